@@ -1,0 +1,1 @@
+/* Unit tests of src/core (see test-list.h). */

@@ -1,0 +1,1 @@
+/* Unit tests of src/server (see test-list.h). */

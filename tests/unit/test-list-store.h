@@ -1,0 +1,1 @@
+/* Unit tests of src/store (see test-list.h). */

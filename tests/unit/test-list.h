@@ -1,0 +1,6 @@
+/* The single registration list of unit tests, split by area so that each area's tests are
+ * added in its own file: test-list-<area>.h holds lines `TEST_ENTRY(name)`, one per test,
+ * each name defined by TEST_IMPL(name) in tests/unit/test-<feature>.c. */
+#include "test-list-core.h"
+#include "test-list-store.h"
+#include "test-list-server.h"
