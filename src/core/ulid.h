@@ -5,6 +5,7 @@
 #ifndef EVD_ULID_H
 #define EVD_ULID_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ULID_LEN 26

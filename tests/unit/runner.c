@@ -1,7 +1,6 @@
 /* Unit-test runner: `evd-unit` runs every test in test-list.h in turn (each in a child
  * process, so one crash does not hide the others); `evd-unit NAME` runs one test in
  * this process (this is what ctest does). Prints "N passed, N failed" at the end. */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <ftw.h>
 #include <sys/stat.h>
