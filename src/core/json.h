@@ -39,12 +39,16 @@ struct json_value {
 
 typedef struct json_error {
   size_t offset;       /* byte offset in the input where the problem was found */
-  char message[128];   /* e.g. "unexpected character '}'", "invalid \\u escape" */
+  char message[128];   /* for users, without the offset: "unexpected character '}'",
+                          "invalid UTF-8", "duplicate key 'type'", "nesting deeper than 64",
+                          "unterminated string", "trailing comma in array"; "out of memory" */
 } json_error;
 
 #define JSON_DEFAULT_MAX_DEPTH 64
+#define JSON_MAX_DEPTH_CAP 4096 /* a larger max_depth is lowered to this (recursion bound) */
 
 /* Parse exactly one JSON value from text[0..len) (surrounding whitespace allowed).
+ * max_depth <= 0 means JSON_DEFAULT_MAX_DEPTH.
  * Returns the root, or NULL with *err filled (also NULL when the arena is out of memory:
  * err->message is then "out of memory"). */
 json_value *json_parse(arena *a, const char *text, size_t len, int max_depth, json_error *err);

@@ -1,0 +1,918 @@
+/* config: see config.h. Every setting is one row of SETTINGS: its dotted name, its kind of
+ * value, where it lives in evd_config and its bounds. The YAML walker, config_set,
+ * --print-config and the tests all work from that one table, so a new setting is one row
+ * (plus its line in docs/configuration.md and examples/eventd.yml). */
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "core/timeutil.h"
+#include "server/log.h"
+
+typedef enum setting_kind {
+  K_STRING,   /* char *, non-empty */
+  K_LISTEN,   /* char *, HOST:PORT */
+  K_SIZE,     /* uint64_t bytes */
+  K_SIZE_T,   /* size_t bytes */
+  K_COUNT,    /* uint64_t plain integer */
+  K_COUNT_T,  /* size_t plain integer */
+  K_INT,      /* int plain integer */
+  K_DURATION, /* int64_t ns */
+  K_SYNC,     /* store_sync */
+  K_LOGLEVEL  /* int LOG_* */
+} setting_kind;
+
+typedef struct setting {
+  const char *name;
+  setting_kind kind;
+  size_t offset;
+  uint64_t min, max; /* bounds for numbers, sizes and durations (ns) */
+  const char *help;  /* one line, for --print-config */
+} setting;
+
+#define OFF(field) offsetof(evd_config, field)
+#define NS_MAX ((uint64_t)INT64_MAX)
+#define GiB (1024ull * 1024 * 1024)
+
+static const setting SETTINGS[] = {
+    {"data_dir", K_STRING, OFF(data_dir), 0, 0, "where the store keeps its segments"},
+    {"log_level", K_LOGLEVEL, OFF(log_level), 0, 0, "error | warn | info | debug"},
+    {"sync", K_SYNC, OFF(sync), 0, 0, "always | batch | none: when an append is durable"},
+    {"sync_interval", K_DURATION, OFF(sync_interval_ns), 1000000, NS_MAX,
+     "with sync: none, fdatasync at least this often"},
+    {"shutdown_timeout", K_DURATION, OFF(shutdown_timeout_ns), 0, NS_MAX,
+     "on SIGTERM, wait this long for in-flight appends"},
+    {"http.listen", K_LISTEN, OFF(http_listen), 0, 0, "HOST:PORT of the HTTP API (port 0 = any)"},
+    {"http.idle_timeout", K_DURATION, OFF(http_idle_timeout_ns), NS_PER_SEC, NS_MAX,
+     "close a connection idle (or stalled) this long"},
+    {"http.max_header_bytes", K_SIZE, OFF(http_max_header_bytes), 1024, 16 * 1024 * 1024,
+     "bound on the request line plus headers"},
+    {"store.segment_max_bytes", K_SIZE, OFF(segment_max_bytes), 4096, 64 * GiB,
+     "roll the active segment past this size"},
+    {"store.segment_max_age", K_DURATION, OFF(segment_max_age_ns), NS_PER_SEC, NS_MAX,
+     "... or past this age"},
+    {"store.queue_max_bytes", K_SIZE, OFF(queue_max_bytes), 4096, 64 * GiB,
+     "bytes waiting for the writer before ingest answers 503"},
+    {"retention.max_age", K_DURATION, OFF(retention_max_age_ns), 0, NS_MAX,
+     "drop segments whose newest event is older (0 = keep)"},
+    {"retention.max_bytes", K_SIZE, OFF(retention_max_bytes), 0, UINT64_MAX,
+     "drop oldest segments while the store is larger (0 = no bound)"},
+    {"limits.event_max_bytes", K_SIZE_T, OFF(limits.event_max_bytes), 64, 1 * GiB,
+     "one event's JSON as received"},
+    {"limits.body_max_bytes", K_SIZE_T, OFF(limits.body_max_bytes), 64, 4 * GiB,
+     "one request body"},
+    {"limits.labels_max", K_COUNT_T, OFF(limits.labels_max), 0, 65535, "labels per event"},
+    {"limits.name_max", K_SIZE_T, OFF(limits.name_max), 1, 65535,
+     "tenant, stream, type, key and label keys"},
+    {"limits.value_max", K_SIZE_T, OFF(limits.value_max), 1, 1 * GiB,
+     "id, tag, source, correlation_id, state, label values, trace ids"},
+    {"limits.message_max", K_SIZE_T, OFF(limits.message_max), 1, 1 * GiB, "message"},
+    {"limits.max_depth", K_INT, OFF(limits.max_depth), 2, 1000, "JSON nesting depth"},
+    {"tail.keepalive", K_DURATION, OFF(tail_keepalive_ns), 100000000, NS_MAX,
+     "comment line sent to idle live-tail clients this often"},
+    {"tail.max_clients", K_COUNT, OFF(tail_max_clients), 1, 1000000,
+     "concurrent live-tail streams"},
+    {"tail.buffer_max_bytes", K_SIZE, OFF(tail_buffer_max_bytes), 4096, 1 * GiB,
+     "unsent bytes per tail client before it is paused"},
+    {"query.default_limit", K_COUNT, OFF(query_default_limit), 1, 1000000,
+     "events per page when limit= is not given"},
+    {"query.max_limit", K_COUNT, OFF(query_max_limit), 1, 1000000,
+     "largest limit= accepted (larger is a 400)"},
+    {"query.max_response_bytes", K_SIZE, OFF(query_max_response_bytes), 4096, 4 * GiB,
+     "a page stops early (with next) past this size"},
+    {"query.histogram_max_buckets", K_COUNT, OFF(histogram_max_buckets), 1, 100000,
+     "most time buckets one histogram may have"},
+};
+#define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
+
+void config_init(evd_config *c) {
+  memset(c, 0, sizeof *c);
+  c->data_dir = strdup(EVD_DEFAULT_DATA_DIR);
+  c->http_listen = strdup(EVD_DEFAULT_HTTP);
+  c->http_idle_timeout_ns = 60 * NS_PER_SEC;
+  c->http_max_header_bytes = 64 * 1024;
+  c->sync = STORE_SYNC_BATCH;
+  c->sync_interval_ns = NS_PER_SEC;
+  c->segment_max_bytes = 128ull * 1024 * 1024;
+  c->segment_max_age_ns = 3600 * NS_PER_SEC;
+  c->queue_max_bytes = 64ull * 1024 * 1024;
+  c->retention_max_age_ns = 0;
+  c->retention_max_bytes = 0;
+  evd_limits_default(&c->limits);
+  c->log_level = LOG_INFO;
+  c->tail_keepalive_ns = 15 * NS_PER_SEC;
+  c->tail_max_clients = 1000;
+  c->tail_buffer_max_bytes = 1024 * 1024;
+  c->query_default_limit = 100;
+  c->query_max_limit = 10000;
+  c->query_max_response_bytes = 64ull * 1024 * 1024;
+  c->histogram_max_buckets = 10000;
+  c->shutdown_timeout_ns = 10 * NS_PER_SEC;
+}
+
+void config_free(evd_config *c) {
+  free(c->data_dir);
+  free(c->http_listen);
+  c->data_dir = c->http_listen = NULL;
+}
+
+const char *config_setting_name(size_t i) { return i < NSETTINGS ? SETTINGS[i].name : NULL; }
+
+static const setting *setting_find(const char *name) {
+  for (size_t i = 0; i < NSETTINGS; i++)
+    if (strcmp(SETTINGS[i].name, name) == 0) return &SETTINGS[i];
+  return NULL;
+}
+
+/* 1 if `name` is a section: some setting is named "name.<something>". */
+static int is_section(const char *name) {
+  size_t n = strlen(name);
+  for (size_t i = 0; i < NSETTINGS; i++)
+    if (strncmp(SETTINGS[i].name, name, n) == 0 && SETTINGS[i].name[n] == '.') return 1;
+  return 0;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+int config_parse_size(const char *s, uint64_t *out) {
+  const char *p = s;
+  if (!isdigit((unsigned char)*p)) return -1;
+  uint64_t whole = 0;
+  while (isdigit((unsigned char)*p)) {
+    unsigned d = (unsigned)(*p++ - '0');
+    if (whole > (UINT64_MAX - d) / 10) return -1;
+    whole = whole * 10 + d;
+  }
+  uint64_t frac = 0, frac_scale = 1;
+  if (*p == '.') {
+    p++;
+    if (!isdigit((unsigned char)*p)) return -1;
+    while (isdigit((unsigned char)*p)) {
+      if (frac_scale >= 1000000000000ull) return -1; /* more than 12 fraction digits */
+      frac = frac * 10 + (uint64_t)(*p++ - '0');
+      frac_scale *= 10;
+    }
+  }
+  while (*p == ' ') p++;
+  static const struct {
+    const char *unit;
+    uint64_t mult;
+  } UNITS[] = {{"", 1},
+               {"b", 1},
+               {"k", 1ull << 10},
+               {"kib", 1ull << 10},
+               {"kb", 1000ull},
+               {"m", 1ull << 20},
+               {"mib", 1ull << 20},
+               {"mb", 1000000ull},
+               {"g", 1ull << 30},
+               {"gib", 1ull << 30},
+               {"gb", 1000000000ull},
+               {"t", 1ull << 40},
+               {"tib", 1ull << 40},
+               {"tb", 1000000000000ull}};
+  uint64_t mult = 0;
+  for (size_t i = 0; i < sizeof UNITS / sizeof UNITS[0]; i++)
+    if (strcasecmp(p, UNITS[i].unit) == 0) {
+      mult = UNITS[i].mult;
+      break;
+    }
+  if (mult == 0) return -1;
+  if (whole > UINT64_MAX / mult) return -1;
+  uint64_t v = whole * mult;
+  if (frac) {
+    /* frac/frac_scale * mult must be a whole number of bytes. frac < 10^12 and mult <= 2^40
+     * could overflow 64 bits, so use 128-bit arithmetic. */
+    unsigned __int128 f = (unsigned __int128)frac * mult;
+    if (f % frac_scale != 0) return -1;
+    unsigned __int128 add = f / frac_scale;
+    if (add > UINT64_MAX - v) return -1;
+    v += (uint64_t)add;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Parse a plain non-negative decimal integer (no sign, no unit). Returns 0 or -1. */
+static int parse_count(const char *s, uint64_t *out) {
+  if (!isdigit((unsigned char)*s)) return -1;
+  uint64_t v = 0;
+  for (; *s; s++) {
+    if (!isdigit((unsigned char)*s)) return -1;
+    unsigned d = (unsigned)(*s - '0');
+    if (v > (UINT64_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+int config_parse_listen(const char *s, char *host, size_t hostlen, int *port) {
+  const char *colon;
+  const char *hs, *he;
+  if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (!close || close[1] != ':') return -1;
+    hs = s + 1;
+    he = close;
+    colon = close + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (!colon) return -1;
+    hs = s;
+    he = colon;
+    if (memchr(hs, ':', (size_t)(he - hs))) return -1; /* a bare IPv6 address needs [] */
+  }
+  size_t hl = (size_t)(he - hs);
+  if (hl == 0 || hl >= hostlen) return -1;
+  for (const char *q = hs; q < he; q++)
+    if (isspace((unsigned char)*q) || *q == '/' || *q == '[' || *q == ']') return -1;
+  uint64_t p;
+  if (colon[1] == '\0' || parse_count(colon + 1, &p) != 0 || p > 65535) return -1;
+  memcpy(host, hs, hl);
+  host[hl] = '\0';
+  *port = (int)p;
+  return 0;
+}
+
+/* Describe a setting's expected form for error messages. */
+static const char *kind_hint(setting_kind k) {
+  switch (k) {
+    case K_SIZE:
+    case K_SIZE_T: return "a size such as 16MiB, 512KB or a number of bytes";
+    case K_COUNT:
+    case K_COUNT_T:
+    case K_INT: return "a whole number";
+    case K_DURATION: return "a duration such as 500ms, 15m, 7d or a number of seconds";
+    case K_SYNC: return "always, batch or none";
+    case K_LOGLEVEL: return "error, warn, info or debug";
+    case K_LISTEN: return "HOST:PORT, e.g. 127.0.0.1:8910 or [::1]:8910";
+    case K_STRING: return "a non-empty string";
+  }
+  return "?";
+}
+
+/* Format a size or duration bound for messages. */
+static void format_bound(const setting *st, uint64_t v, char *out, size_t n) {
+  if (st->kind == K_DURATION) {
+    if (v % NS_PER_SEC == 0) snprintf(out, n, "%llus", (unsigned long long)(v / NS_PER_SEC));
+    else snprintf(out, n, "%llums", (unsigned long long)(v / NS_PER_MS));
+  } else {
+    snprintf(out, n, "%llu", (unsigned long long)v);
+  }
+}
+
+int config_set(evd_config *c, const char *name, const char *value, char *err, size_t errlen) {
+  const setting *st = setting_find(name);
+  if (!st) {
+    set_err(err, errlen, "unknown setting '%s'", name);
+    return -1;
+  }
+  if (!value || !*value) {
+    set_err(err, errlen, "%s: missing value (expected %s)", name, kind_hint(st->kind));
+    return -1;
+  }
+  char *base = (char *)c + st->offset;
+  uint64_t v = 0;
+  switch (st->kind) {
+    case K_STRING:
+    case K_LISTEN: {
+      if (st->kind == K_LISTEN) {
+        char host[256];
+        int port;
+        if (config_parse_listen(value, host, sizeof host, &port) != 0) {
+          set_err(err, errlen, "%s: invalid address '%s' (expected %s)", name, value,
+                  kind_hint(st->kind));
+          return -1;
+        }
+      }
+      char *copy = strdup(value);
+      if (!copy) {
+        set_err(err, errlen, "%s: out of memory", name);
+        return -1;
+      }
+      char **slot = (char **)base;
+      free(*slot);
+      *slot = copy;
+      return 0;
+    }
+    case K_SYNC: {
+      store_sync sy;
+      if (strcmp(value, "always") == 0) sy = STORE_SYNC_ALWAYS;
+      else if (strcmp(value, "batch") == 0) sy = STORE_SYNC_BATCH;
+      else if (strcmp(value, "none") == 0) sy = STORE_SYNC_NONE;
+      else {
+        set_err(err, errlen, "%s: invalid value '%s' (expected %s)", name, value,
+                kind_hint(st->kind));
+        return -1;
+      }
+      *(store_sync *)base = sy;
+      return 0;
+    }
+    case K_LOGLEVEL: {
+      int lv = log_level_parse(value);
+      if (lv < 0) {
+        set_err(err, errlen, "%s: invalid value '%s' (expected %s)", name, value,
+                kind_hint(st->kind));
+        return -1;
+      }
+      *(int *)base = lv;
+      return 0;
+    }
+    case K_SIZE:
+    case K_SIZE_T:
+      if (config_parse_size(value, &v) != 0) {
+        set_err(err, errlen, "%s: invalid size '%s' (expected %s)", name, value,
+                kind_hint(st->kind));
+        return -1;
+      }
+      break;
+    case K_COUNT:
+    case K_COUNT_T:
+    case K_INT:
+      if (parse_count(value, &v) != 0) {
+        set_err(err, errlen, "%s: invalid number '%s' (expected %s)", name, value,
+                kind_hint(st->kind));
+        return -1;
+      }
+      break;
+    case K_DURATION: {
+      int64_t ns;
+      if (time_parse_duration(value, &ns) != 0 || ns < 0) {
+        set_err(err, errlen, "%s: invalid duration '%s' (expected %s)", name, value,
+                kind_hint(st->kind));
+        return -1;
+      }
+      v = (uint64_t)ns;
+      break;
+    }
+  }
+  if (v < st->min || v > st->max) {
+    char lo[32], hi[32];
+    format_bound(st, st->min, lo, sizeof lo);
+    format_bound(st, st->max, hi, sizeof hi);
+    if (st->max == UINT64_MAX || st->max == NS_MAX)
+      set_err(err, errlen, "%s: '%s' is below the minimum %s", name, value, lo);
+    else
+      set_err(err, errlen, "%s: '%s' is out of range (%s..%s)", name, value, lo, hi);
+    return -1;
+  }
+  switch (st->kind) {
+    case K_SIZE:
+    case K_COUNT: *(uint64_t *)base = v; break;
+    case K_SIZE_T:
+    case K_COUNT_T: *(size_t *)base = (size_t)v; break;
+    case K_INT: *(int *)base = (int)v; break;
+    case K_DURATION: *(int64_t *)base = (int64_t)v; break;
+    default: break;
+  }
+  return 0;
+}
+
+/* ---- YAML ------------------------------------------------------------------------------ */
+
+typedef struct yaml_walk {
+  evd_config *c;
+  const char *file;
+  yaml_document_t *doc;
+  char *err;
+  size_t errlen;
+  const setting *seen[NSETTINGS]; /* settings already set (duplicate detection) */
+  size_t nseen;
+  const char *section_names[16]; /* sections already walked: prefixes of setting names */
+  size_t sections[16];           /* ... and their lengths */
+  size_t nsections;
+} yaml_walk;
+
+/* A setting name that starts with the section name `sec` (a stable pointer to compare the
+ * section by later; is_section(sec) guarantees one exists). */
+static const char *full_static_prefix(const char *sec) {
+  size_t n = strlen(sec);
+  for (size_t i = 0; i < NSETTINGS; i++)
+    if (strncmp(SETTINGS[i].name, sec, n) == 0 && SETTINGS[i].name[n] == '.') return SETTINGS[i].name;
+  return "";
+}
+
+static int walk_error(yaml_walk *w, const yaml_node_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int walk_error(yaml_walk *w, const yaml_node_t *at, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  set_err(w->err, w->errlen, "%s:%zu: %s", w->file, at ? at->start_mark.line + 1 : 1, msg);
+  return -1;
+}
+
+static const char *node_kind_name(const yaml_node_t *n) {
+  switch (n->type) {
+    case YAML_MAPPING_NODE: return "a mapping";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_SCALAR_NODE: return "a scalar";
+    default: return "nothing";
+  }
+}
+
+/* 1 if a scalar node is YAML's null: empty plain scalar, "~" or "null". */
+static int scalar_is_null(const yaml_node_t *n) {
+  if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+  const char *v = (const char *)n->data.scalar.value;
+  return n->data.scalar.length == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+         strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+static int walk_mapping(yaml_walk *w, yaml_node_t *map, const char *prefix, int depth);
+
+static int walk_pair(yaml_walk *w, yaml_node_t *key, yaml_node_t *val, const char *prefix,
+                     int depth) {
+  if (key->type != YAML_SCALAR_NODE)
+    return walk_error(w, key, "keys must be plain names, got %s", node_kind_name(key));
+  const char *k = (const char *)key->data.scalar.value;
+  if (key->data.scalar.length != strlen(k) || key->data.scalar.length == 0)
+    return walk_error(w, key, "invalid key");
+  char full[256];
+  int n = snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "", k);
+  if (n < 0 || (size_t)n >= sizeof full) return walk_error(w, key, "key '%.64s...' is too long", k);
+
+  if (is_section(full)) {
+    size_t fl = strlen(full);
+    for (size_t i = 0; i < w->nsections; i++)
+      if (w->sections[i] == fl && strncmp(w->section_names[i], full, fl) == 0)
+        return walk_error(w, key, "duplicate key '%s'", full);
+    if (w->nsections < sizeof w->sections / sizeof w->sections[0]) {
+      w->sections[w->nsections] = fl;
+      w->section_names[w->nsections++] = full_static_prefix(full);
+    }
+    if (val->type == YAML_SCALAR_NODE && scalar_is_null(val)) return 0; /* "http:" alone */
+    if (val->type != YAML_MAPPING_NODE)
+      return walk_error(w, val, "'%s' must be a mapping of settings, got %s", full,
+                        node_kind_name(val));
+    return walk_mapping(w, val, full, depth + 1);
+  }
+  const setting *st = setting_find(full);
+  if (!st) {
+    if (*prefix) return walk_error(w, key, "unknown key '%s' in section '%s'", k, prefix);
+    return walk_error(w, key, "unknown key '%s'", full);
+  }
+  /* The same setting twice: in one mapping, or once nested and once as a dotted key. */
+  for (size_t i = 0; i < w->nseen; i++)
+    if (w->seen[i] == st) return walk_error(w, key, "duplicate key '%s'", full);
+  if (w->nseen < NSETTINGS) w->seen[w->nseen++] = st;
+  if (val->type != YAML_SCALAR_NODE)
+    return walk_error(w, val, "%s: expected %s, got %s", full, kind_hint(st->kind),
+                      node_kind_name(val));
+  if (scalar_is_null(val))
+    return walk_error(w, val, "%s: missing value (expected %s)", full, kind_hint(st->kind));
+  const char *v = (const char *)val->data.scalar.value;
+  if (val->data.scalar.length != strlen(v))
+    return walk_error(w, val, "%s: value contains a NUL character", full);
+  char msg[512];
+  if (config_set(w->c, full, v, msg, sizeof msg) != 0) return walk_error(w, val, "%s", msg);
+  return 0;
+}
+
+static int walk_mapping(yaml_walk *w, yaml_node_t *map, const char *prefix, int depth) {
+  if (depth > 4) return walk_error(w, map, "nesting too deep");
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *key = yaml_document_get_node(w->doc, p->key);
+    yaml_node_t *val = yaml_document_get_node(w->doc, p->value);
+    if (!key || !val) return walk_error(w, map, "malformed mapping");
+    if (walk_pair(w, key, val, prefix, depth) != 0) return -1;
+  }
+  return 0;
+}
+
+int config_load_yaml(evd_config *c, const char *file, const char *text, size_t len, char *err,
+                     size_t errlen) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) {
+    set_err(err, errlen, "%s: out of memory", file);
+    return -1;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  yaml_document_t doc;
+  if (!yaml_parser_load(&parser, &doc)) {
+    const char *problem = parser.problem ? parser.problem : "cannot parse";
+    size_t line = parser.problem_mark.line + 1;
+    if (parser.context)
+      set_err(err, errlen, "%s:%zu: YAML syntax error: %s %s", file, line, problem,
+              parser.context);
+    else
+      set_err(err, errlen, "%s:%zu: YAML syntax error: %s", file, line, problem);
+    yaml_parser_delete(&parser);
+    return -1;
+  }
+  int rc = 0;
+  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  if (root) {
+    yaml_walk w = {.c = c, .file = file, .doc = &doc, .err = err, .errlen = errlen};
+    if (root->type == YAML_SCALAR_NODE && scalar_is_null(root)) {
+      /* a document holding only "~" or "---": nothing to set */
+    } else if (root->type != YAML_MAPPING_NODE) {
+      rc = walk_error(&w, root, "the configuration must be a mapping of settings, got %s",
+                      node_kind_name(root));
+    } else {
+      rc = walk_mapping(&w, root, "", 0);
+    }
+    if (rc == 0) {
+      /* Only one document: a second one would silently be ignored otherwise. */
+      yaml_document_t next;
+      if (!yaml_parser_load(&parser, &next)) {
+        set_err(err, errlen, "%s:%zu: YAML syntax error: %s", file,
+                parser.problem_mark.line + 1, parser.problem ? parser.problem : "cannot parse");
+        rc = -1;
+      } else {
+        yaml_node_t *r2 = yaml_document_get_root_node(&next);
+        if (r2) {
+          set_err(err, errlen, "%s:%zu: only one YAML document is allowed", file,
+                  r2->start_mark.line + 1);
+          rc = -1;
+        }
+        yaml_document_delete(&next);
+      }
+    }
+  }
+  yaml_document_delete(&doc);
+  yaml_parser_delete(&parser);
+  return rc;
+}
+
+int config_load_file(evd_config *c, const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return -1;
+  }
+  char *text = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (cap - len < 4096) {
+      if (cap > 16 * 1024 * 1024) {
+        set_err(err, errlen, "%s: file is larger than 16 MiB", path);
+        free(text);
+        fclose(f);
+        return -1;
+      }
+      size_t ncap = cap ? cap * 2 : 8192;
+      char *nt = realloc(text, ncap);
+      if (!nt) {
+        set_err(err, errlen, "%s: out of memory", path);
+        free(text);
+        fclose(f);
+        return -1;
+      }
+      text = nt;
+      cap = ncap;
+    }
+    size_t r = fread(text + len, 1, cap - len, f);
+    len += r;
+    if (r == 0) break;
+  }
+  int rd_err = ferror(f);
+  fclose(f);
+  if (rd_err) {
+    set_err(err, errlen, "%s: read error", path);
+    free(text);
+    return -1;
+  }
+  int rc = config_load_yaml(c, path, text ? text : "", len, err, errlen);
+  free(text);
+  return rc;
+}
+
+/* ---- command line ------------------------------------------------------------------- */
+
+/* Options that take a value, and the setting each one sets (NULL: handled specially). */
+static const struct {
+  const char *opt;
+  const char *setting;
+} VALUE_OPTS[] = {
+    {"--config", NULL},          {"--set", NULL},
+    {"--data-dir", "data_dir"},  {"--http", "http.listen"},
+    {"--sync", "sync"},          {"--log-level", "log_level"},
+};
+
+/* Split argv[*i] into option name and value ("--opt=value" or "--opt value"). Returns the
+ * index into VALUE_OPTS, -2 for a flag without value (help etc., *flag set), or -1 with err. */
+static int next_option(int argc, char **argv, int *i, const char **value, config_action *flag,
+                       char *err, size_t errlen) {
+  const char *arg = argv[*i];
+  static const struct {
+    const char *opt;
+    config_action action;
+  } FLAGS[] = {{"--help", CONFIG_HELP},          {"-h", CONFIG_HELP},
+               {"--version", CONFIG_VERSION},    {"-V", CONFIG_VERSION},
+               {"--check-config", CONFIG_CHECK}, {"--print-config", CONFIG_PRINT}};
+  for (size_t f = 0; f < sizeof FLAGS / sizeof FLAGS[0]; f++)
+    if (strcmp(arg, FLAGS[f].opt) == 0) {
+      *flag = FLAGS[f].action;
+      return -2;
+    }
+  const char *eq = strchr(arg, '=');
+  size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+  for (size_t o = 0; o < sizeof VALUE_OPTS / sizeof VALUE_OPTS[0]; o++) {
+    if (strlen(VALUE_OPTS[o].opt) != nl || strncmp(VALUE_OPTS[o].opt, arg, nl) != 0) continue;
+    if (eq) {
+      *value = eq + 1;
+    } else {
+      if (*i + 1 >= argc) {
+        set_err(err, errlen, "option %s needs a value (see eventd --help)", VALUE_OPTS[o].opt);
+        return -1;
+      }
+      *value = argv[++*i];
+    }
+    return (int)o;
+  }
+  if (arg[0] == '-') set_err(err, errlen, "unknown option '%s' (see eventd --help)", arg);
+  else set_err(err, errlen, "unexpected argument '%s' (see eventd --help)", arg);
+  return -1;
+}
+
+int config_from_args(evd_config *c, int argc, char **argv, config_action *action, char *err,
+                     size_t errlen) {
+  *action = CONFIG_RUN;
+  const char *config_path = NULL;
+  /* Pass 1: syntax, the action, and the configuration file. */
+  for (int i = 1; i < argc; i++) {
+    const char *value = NULL;
+    config_action flag = CONFIG_RUN;
+    int o = next_option(argc, argv, &i, &value, &flag, err, errlen);
+    if (o == -1) return -1;
+    if (o == -2) {
+      if (flag == CONFIG_HELP || flag == CONFIG_VERSION) {
+        *action = flag;
+        return 0; /* nothing else matters */
+      }
+      *action = flag;
+      continue;
+    }
+    if (strcmp(VALUE_OPTS[o].opt, "--config") == 0) {
+      if (config_path) {
+        set_err(err, errlen, "--config given twice");
+        return -1;
+      }
+      config_path = value;
+    }
+  }
+  if (config_path && config_load_file(c, config_path, err, errlen) != 0) return -1;
+  /* Pass 2: the other options, in order, over the file. */
+  for (int i = 1; i < argc; i++) {
+    const char *value = NULL;
+    config_action flag;
+    int o = next_option(argc, argv, &i, &value, &flag, err, errlen);
+    if (o < 0) continue;
+    const char *opt = VALUE_OPTS[o].opt;
+    char msg[512];
+    if (strcmp(opt, "--config") == 0) continue;
+    if (strcmp(opt, "--set") == 0) {
+      const char *eq = strchr(value, '=');
+      if (!eq || eq == value) {
+        set_err(err, errlen, "--set expects NAME=VALUE, got '%s'", value);
+        return -1;
+      }
+      char name[128];
+      size_t nl = (size_t)(eq - value);
+      if (nl >= sizeof name) {
+        set_err(err, errlen, "--set: unknown setting '%.*s'", (int)nl, value);
+        return -1;
+      }
+      memcpy(name, value, nl);
+      name[nl] = '\0';
+      if (config_set(c, name, eq + 1, msg, sizeof msg) != 0) {
+        set_err(err, errlen, "--set: %s", msg);
+        return -1;
+      }
+      continue;
+    }
+    if (config_set(c, VALUE_OPTS[o].setting, value, msg, sizeof msg) != 0) {
+      set_err(err, errlen, "%s: %s", opt, msg);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void config_store_options(const evd_config *c, store_options *o) {
+  store_options_default(o);
+  o->dir = c->data_dir;
+  o->sync = c->sync;
+  o->sync_interval_ns = c->sync_interval_ns;
+  o->segment_max_bytes = c->segment_max_bytes;
+  o->segment_max_age_ns = c->segment_max_age_ns;
+  o->retention_age_ns = c->retention_max_age_ns;
+  o->retention_max_bytes = c->retention_max_bytes;
+  o->queue_max_bytes = c->queue_max_bytes;
+}
+
+/* Format a size with the largest binary unit that divides it exactly. */
+static void format_size(uint64_t v, char *out, size_t n) {
+  static const char *const U[] = {"TiB", "GiB", "MiB", "KiB"};
+  static const int SHIFT[] = {40, 30, 20, 10};
+  for (int i = 0; i < 4; i++) {
+    uint64_t m = 1ull << SHIFT[i];
+    if (v >= m && v % m == 0) {
+      snprintf(out, n, "%llu%s", (unsigned long long)(v / m), U[i]);
+      return;
+    }
+  }
+  snprintf(out, n, "%llu", (unsigned long long)v);
+}
+
+/* Format a duration with the largest unit that divides it exactly. */
+static void format_duration(int64_t ns, char *out, size_t n) {
+  static const struct {
+    const char *u;
+    int64_t ns;
+  } U[] = {{"d", 86400 * NS_PER_SEC}, {"h", 3600 * NS_PER_SEC}, {"m", 60 * NS_PER_SEC},
+           {"s", NS_PER_SEC},         {"ms", NS_PER_MS},        {"us", NS_PER_US}};
+  if (ns == 0) {
+    snprintf(out, n, "0");
+    return;
+  }
+  for (size_t i = 0; i < sizeof U / sizeof U[0]; i++)
+    if (ns % U[i].ns == 0) {
+      snprintf(out, n, "%lld%s", (long long)(ns / U[i].ns), U[i].u);
+      return;
+    }
+  snprintf(out, n, "%lldns", (long long)ns);
+}
+
+/* Write a YAML scalar, quoted when plain style could misread it. */
+static void print_scalar(FILE *out, const char *s) {
+  int plain = *s != '\0';
+  for (const char *p = s; *p && plain; p++)
+    if (!(isalnum((unsigned char)*p) || strchr("./_-:", *p))) plain = 0;
+  if (plain && (s[0] == '-' || s[0] == ':')) plain = 0;
+  if (plain) {
+    fputs(s, out);
+    return;
+  }
+  fputc('"', out);
+  for (const char *p = s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
+    else if ((unsigned char)*p < 0x20) fprintf(out, "\\x%02x", (unsigned char)*p);
+    else fputc(*p, out);
+  }
+  fputc('"', out);
+}
+
+void config_print(const evd_config *c, FILE *out) {
+  fprintf(out, "# eventd effective configuration (eventd --print-config)\n");
+  char section[64] = "";
+  for (size_t i = 0; i < NSETTINGS; i++) {
+    const setting *st = &SETTINGS[i];
+    const char *dot = strchr(st->name, '.');
+    const char *leaf = st->name;
+    if (dot) {
+      size_t sl = (size_t)(dot - st->name);
+      if (strlen(section) != sl || strncmp(section, st->name, sl) != 0) {
+        snprintf(section, sizeof section, "%.*s", (int)sl, st->name);
+        fprintf(out, "%s:\n", section);
+      }
+      leaf = dot + 1;
+      fputs("  ", out);
+    } else {
+      section[0] = '\0';
+    }
+    fprintf(out, "%s: ", leaf);
+    const char *base = (const char *)c + st->offset;
+    char tmp[64];
+    switch (st->kind) {
+      case K_STRING:
+      case K_LISTEN: print_scalar(out, *(char *const *)base); break;
+      case K_SIZE: format_size(*(const uint64_t *)base, tmp, sizeof tmp); fputs(tmp, out); break;
+      case K_SIZE_T: format_size(*(const size_t *)base, tmp, sizeof tmp); fputs(tmp, out); break;
+      case K_COUNT: fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)base); break;
+      case K_COUNT_T: fprintf(out, "%zu", *(const size_t *)base); break;
+      case K_INT: fprintf(out, "%d", *(const int *)base); break;
+      case K_DURATION:
+        format_duration(*(const int64_t *)base, tmp, sizeof tmp);
+        fputs(tmp, out);
+        break;
+      case K_SYNC: {
+        store_sync sy = *(const store_sync *)base;
+        fputs(sy == STORE_SYNC_ALWAYS ? "always" : sy == STORE_SYNC_NONE ? "none" : "batch", out);
+        break;
+      }
+      case K_LOGLEVEL: fputs(log_level_name(*(const int *)base), out); break;
+    }
+    fprintf(out, "  # %s\n", st->help);
+  }
+}
+
+void config_usage(FILE *out) {
+  fputs(
+      "NAME\n"
+      "    eventd - structured event store and query daemon\n"
+      "\n"
+      "SYNOPSIS\n"
+      "    eventd [--config FILE] [--data-dir DIR] [--http HOST:PORT]\n"
+      "           [--sync always|batch|none] [--log-level LEVEL] [--set NAME=VALUE]...\n"
+      "    eventd --check-config [--config FILE] [OPTIONS]\n"
+      "    eventd --print-config [--config FILE] [OPTIONS]\n"
+      "    eventd --help | --version\n"
+      "\n"
+      "DESCRIPTION\n"
+      "    eventd receives typed events over HTTP (POST /v1/events: one JSON object, a JSON\n"
+      "    array or NDJSON), checks and normalizes each one, stores it durably in an\n"
+      "    append-only segmented journal under DIR, and answers queries, counts, histograms\n"
+      "    and live tails (server-sent events) over the same HTTP API. A request is\n"
+      "    acknowledged only once all its events are durable according to the sync policy;\n"
+      "    what it cannot take it refuses with an error that names the problem.\n"
+      "\n"
+      "    Settings come from built-in defaults, then the YAML file given with --config,\n"
+      "    then the command-line options in the order given. When ready, eventd prints one\n"
+      "    line to standard error:\n"
+      "        eventd: listening on http://HOST:PORT\n"
+      "    Everything else it logs goes to standard error as well, one line per message:\n"
+      "    time (UTC), level, text.\n"
+      "\n"
+      "OPTIONS\n"
+      "    --config FILE\n"
+      "        Read settings from the YAML file FILE (see docs/configuration.md and\n"
+      "        examples/eventd.yml). Unknown keys, wrong types and bad values stop startup\n"
+      "        with FILE:LINE: reason.\n"
+      "    --data-dir DIR\n"
+      "        Keep the store in DIR (setting data_dir; default ./data). Created if missing.\n"
+      "        Only one eventd may use a directory at a time.\n"
+      "    --http HOST:PORT\n"
+      "        Serve the HTTP API on HOST:PORT (setting http.listen; default\n"
+      "        127.0.0.1:8910). Port 0 picks a free port; the listening line shows it.\n"
+      "        IPv6 addresses go in brackets: [::1]:8910.\n"
+      "    --sync always|batch|none\n"
+      "        When an append counts as durable (setting sync; default batch):\n"
+      "        always  every request gets its own fdatasync before its answer;\n"
+      "        batch   requests queued together share one fdatasync (group commit);\n"
+      "        none    answer after write(2); fdatasync every sync_interval.\n"
+      "    --log-level error|warn|info|debug\n"
+      "        How much to log (setting log_level; default info).\n"
+      "    --set NAME=VALUE\n"
+      "        Set any setting by its dotted name, e.g. --set limits.body_max_bytes=4MiB\n"
+      "        or --set retention.max_age=30d. May be repeated.\n"
+      "    --check-config\n"
+      "        Load and check the configuration, print \"configuration ok\", and exit.\n"
+      "    --print-config\n"
+      "        Print the effective configuration (defaults, file and options merged) as a\n"
+      "        YAML file with every setting, and exit.\n"
+      "    -h, --help\n"
+      "        Print this manual and exit.\n"
+      "    -V, --version\n"
+      "        Print the version and exit.\n"
+      "\n"
+      "    Sizes are a number of bytes or a number with a unit: KiB MiB GiB TiB (also\n"
+      "    K M G T; powers of 1024) or KB MB GB TB (powers of 1000). Durations are a number\n"
+      "    of seconds or a number with a unit: ns us ms s m h d w, combinable (1h30m).\n"
+      "\n"
+      "FILES\n"
+      "    DIR/            the store: segment files, their indexes and a lock file.\n"
+      "    eventd.yml      configuration, when given with --config; every setting is\n"
+      "                    described in docs/configuration.md.\n"
+      "\n"
+      "SIGNALS\n"
+      "    SIGTERM, SIGINT\n"
+      "        Graceful stop: stop accepting connections, end live tails, answer every\n"
+      "        request whose events are being stored (waiting up to shutdown_timeout), commit\n"
+      "        and fsync the store, release DIR and exit 0.\n"
+      "    SIGPIPE\n"
+      "        Ignored (a client that disconnects is an ordinary event).\n"
+      "\n"
+      "EXIT STATUS\n"
+      "    0   stopped by SIGTERM/SIGINT after a clean shutdown, or --help, --version,\n"
+      "        --check-config, --print-config succeeded.\n"
+      "    1   runtime failure: the store could not be opened (DIR locked by another\n"
+      "        eventd, unreadable, ...) or the HTTP address could not be bound.\n"
+      "    2   usage or configuration error (bad option, bad configuration file).\n"
+      "\n"
+      "EXAMPLES\n"
+      "    Run with defaults (store in ./data, API on 127.0.0.1:8910):\n"
+      "        eventd\n"
+      "    Run from a configuration file, overriding the port:\n"
+      "        eventd --config /etc/eventd/eventd.yml --http 0.0.0.0:8910\n"
+      "    Check a configuration file before deploying it:\n"
+      "        eventd --config eventd.yml --check-config\n"
+      "    Send an event and read it back:\n"
+      "        curl -s -H 'Content-Type: application/json' \\\n"
+      "             -d '{\"type\":\"deploy.started\",\"source\":\"ci\"}' \\\n"
+      "             http://127.0.0.1:8910/v1/events\n"
+      "        curl -s 'http://127.0.0.1:8910/v1/events?type=deploy.*&since=-1h'\n"
+      "\n"
+      "SEE ALSO\n"
+      "    eventctl(1); docs/api.md (HTTP API), docs/configuration.md (settings).\n",
+      out);
+}

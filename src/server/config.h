@@ -1,0 +1,100 @@
+/* config: every setting of the daemon, its defaults, the YAML configuration file and the
+ * command line (docs/configuration.md is the reference for users).
+ *
+ * Settings have dotted names ("store.segment_max_bytes") that are the same in the YAML file
+ * (nested mappings), in `--set NAME=VALUE` and in `--print-config`. Values are checked when
+ * they are set: a bad file stops startup with "FILE:LINE: reason". Sizes take "16MiB",
+ * "1GiB", "512KB" or a plain number of bytes; durations take "500ms", "15m", "7d" or a plain
+ * number of seconds. */
+#ifndef EVD_SERVER_CONFIG_H
+#define EVD_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/event.h"
+#include "store/store.h"
+
+#define EVD_DEFAULT_DATA_DIR "./data"
+#define EVD_DEFAULT_HTTP "127.0.0.1:8910"
+
+typedef struct evd_config {
+  char *data_dir;                    /* data_dir */
+  char *http_listen;                 /* http.listen, "HOST:PORT" */
+  int64_t http_idle_timeout_ns;      /* http.idle_timeout */
+  uint64_t http_max_header_bytes;    /* http.max_header_bytes */
+  store_sync sync;                   /* sync */
+  int64_t sync_interval_ns;          /* sync_interval */
+  uint64_t segment_max_bytes;        /* store.segment_max_bytes */
+  int64_t segment_max_age_ns;        /* store.segment_max_age */
+  uint64_t queue_max_bytes;          /* store.queue_max_bytes */
+  int64_t retention_max_age_ns;      /* retention.max_age (0 = keep) */
+  uint64_t retention_max_bytes;      /* retention.max_bytes (0 = no bound) */
+  evd_limits limits;                 /* limits.* */
+  int log_level;                     /* log_level (LOG_*) */
+  int64_t tail_keepalive_ns;         /* tail.keepalive */
+  uint64_t tail_max_clients;         /* tail.max_clients */
+  uint64_t tail_buffer_max_bytes;    /* tail.buffer_max_bytes */
+  uint64_t query_default_limit;      /* query.default_limit */
+  uint64_t query_max_limit;          /* query.max_limit */
+  uint64_t query_max_response_bytes; /* query.max_response_bytes */
+  uint64_t histogram_max_buckets;    /* query.histogram_max_buckets */
+  int64_t shutdown_timeout_ns;       /* shutdown_timeout */
+} evd_config;
+
+/* Fill c with the defaults (runs out of the box: ./data, 127.0.0.1:8910, sync batch). */
+void config_init(evd_config *c);
+/* Free the strings c owns. */
+void config_free(evd_config *c);
+
+/* Set one setting by dotted name from its text form. Returns 0, or -1 with a message in
+ * err naming the setting and the problem (no file position: callers add it). */
+int config_set(evd_config *c, const char *name, const char *value, char *err, size_t errlen);
+
+/* Apply a YAML document text[0..len) (a mapping; nested mappings for the dotted names).
+ * `file` names the source in messages. Unknown keys, duplicate keys, wrong types and bad
+ * values are errors reported as "FILE:LINE: reason". An empty document changes nothing.
+ * On error c may be partly updated. Returns 0 or -1. */
+int config_load_yaml(evd_config *c, const char *file, const char *text, size_t len, char *err,
+                     size_t errlen);
+/* Read and apply a YAML file (config_load_yaml). Returns 0 or -1 with err. */
+int config_load_file(evd_config *c, const char *path, char *err, size_t errlen);
+
+/* What the command line asks for. */
+typedef enum config_action {
+  CONFIG_RUN = 0,     /* start the daemon */
+  CONFIG_HELP,        /* print the manual page and exit 0 */
+  CONFIG_VERSION,     /* print the version and exit 0 */
+  CONFIG_CHECK,       /* load the configuration, report, exit 0 if valid */
+  CONFIG_PRINT        /* print the effective configuration as YAML and exit 0 */
+} config_action;
+
+/* Parse the command line: the file named by --config is applied first, then the other
+ * options in order, so flags override the file. Returns 0 and *action, or -1 with err
+ * (usage error or bad configuration). */
+int config_from_args(evd_config *c, int argc, char **argv, config_action *action, char *err,
+                     size_t errlen);
+
+/* The manual page of `eventd --help`. */
+void config_usage(FILE *out);
+
+/* The effective configuration as a complete YAML file (loads back to the same settings). */
+void config_print(const evd_config *c, FILE *out);
+
+/* Store options from the configuration (log callback left unset). */
+void config_store_options(const evd_config *c, store_options *o);
+
+/* Names of all settings, NULL-terminated (for tests and tools). */
+const char *config_setting_name(size_t i);
+
+/* Parse a size: a whole number with an optional unit, B, KB/MB/GB/TB (powers of 1000) or
+ * K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024), case-insensitive, optionally a decimal
+ * fraction ("1.5GiB") as long as the result is a whole number of bytes. Returns 0 or -1. */
+int config_parse_size(const char *s, uint64_t *out);
+
+/* Split "HOST:PORT" or "[V6ADDR]:PORT" (port 0..65535; 0 = pick a free one). host gets the
+ * address without brackets. Returns 0 or -1. */
+int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

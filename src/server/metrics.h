@@ -1,0 +1,82 @@
+/* metrics: the daemon's counters and the Prometheus text exposition of GET /metrics.
+ *
+ * Counters are plain 64-bit values bumped with relaxed atomic adds, so any thread may count
+ * (today only the event loop does). Gauges of the store (segments, bytes, queue, fsync
+ * latency histogram) are read from store_get_stats at scrape time. */
+#ifndef EVD_SERVER_METRICS_H
+#define EVD_SERVER_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "store/store.h"
+
+/* Endpoints, as the `path` label of eventd_http_requests_total (bounded set). */
+typedef enum route {
+  ROUTE_INGEST = 0, /* POST /v1/events */
+  ROUTE_QUERY,      /* GET /v1/events */
+  ROUTE_GET,        /* GET /v1/events/{id} */
+  ROUTE_COUNT,      /* GET /v1/events/count */
+  ROUTE_HISTOGRAM,  /* GET /v1/events/histogram */
+  ROUTE_TAIL,       /* GET /v1/tail */
+  ROUTE_HEALTHZ,    /* GET /healthz */
+  ROUTE_METRICS,    /* GET /metrics */
+  ROUTE_OTHER,      /* anything else (404s) */
+  ROUTE__COUNT
+} route;
+
+/* Why events were refused (label `reason` of eventd_events_rejected_total). */
+typedef enum reject_reason {
+  REJECT_INVALID = 0,            /* 400: bad JSON, bad field, missing type */
+  REJECT_TOO_LARGE,              /* 400/413: an event or the body over a limit */
+  REJECT_UNSUPPORTED_MEDIA_TYPE, /* 415 */
+  REJECT_OVERLOADED,             /* 503: store queue full */
+  REJECT_DISK_FULL,              /* 503: ENOSPC */
+  REJECT_STORE_FAILED,           /* 503: store I/O error */
+  REJECT_SHUTTING_DOWN,          /* 503: daemon stopping */
+  REJECT__COUNT
+} reject_reason;
+
+/* Request methods, as the `method` label. */
+typedef enum http_method_label { METHOD_GET = 0, METHOD_HEAD, METHOD_POST, METHOD_OTHER, METHOD__COUNT } http_method_label;
+
+#define METRICS_CODE_MIN 100
+#define METRICS_CODE_MAX 599
+
+typedef struct metrics {
+  uint64_t events_received;  /* events found in POST bodies */
+  uint64_t events_accepted;  /* events acknowledged (200), duplicates included */
+  uint64_t events_duplicate; /* ... of which already stored (client id seen before) */
+  uint64_t events_rejected[REJECT__COUNT];
+  uint64_t ingest_bytes;     /* POST /v1/events body bytes */
+  uint64_t ingest_requests_inflight; /* gauge: appends waiting for the store */
+  uint64_t tail_events_sent;
+  uint64_t http_requests[ROUTE__COUNT][METHOD__COUNT][METRICS_CODE_MAX - METRICS_CODE_MIN + 1];
+  int64_t start_time_ns;
+} metrics;
+
+#define METRIC_ADD(field, n) __atomic_fetch_add(&(field), (uint64_t)(n), __ATOMIC_RELAXED)
+#define METRIC_SUB(field, n) __atomic_fetch_sub(&(field), (uint64_t)(n), __ATOMIC_RELAXED)
+#define METRIC_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* Zero everything; start time = now. */
+void metrics_init(metrics *m);
+
+/* Count one answered HTTP request. */
+void metrics_count_request(metrics *m, route r, http_method_label method, int code);
+
+/* The `path` label of a route ("/v1/events", "/v1/events/{id}", ..., "other"). */
+const char *route_label(route r);
+
+/* Everything the exposition shows besides the counters. */
+typedef struct metrics_extra {
+  const store_stats *store;
+  size_t tail_clients;
+  const char *version;
+} metrics_extra;
+
+/* Append the Prometheus text exposition (version 0.0.4) to out. Returns 0 or -1 (OOM). */
+int metrics_render(const metrics *m, const metrics_extra *x, buf *out);
+
+#endif

@@ -1,0 +1,117 @@
+/* server: the daemon's state and the pieces of its HTTP front end.
+ *
+ * One `server` value holds everything (no globals): configuration, logger, the libevent
+ * base and evhttp, the store, metrics, the ingest completion hand-off and the tail hub.
+ * All HTTP work runs on the event-loop thread; the store's writer thread only touches the
+ * completion list (under done_mu) and the tail hub's committed seq, and wakes the loop with
+ * event_active (libevent is put in thread-safe mode with evthread_use_pthreads before the
+ * base is created).
+ *
+ * Modules: server.c (lifecycle, signals, shutdown), http_api.c (routing, replies, ingest,
+ * healthz), http_query.c (query, count, histogram, get by id), tail.c (SSE live tail),
+ * metrics.c (counters and /metrics), query_params.c (query strings, cursors). */
+#ifndef EVD_SERVER_SERVER_H
+#define EVD_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/query_params.h"
+#include "store/store.h"
+
+struct event;
+struct event_base;
+struct evhttp;
+struct evhttp_bound_socket;
+struct evhttp_request;
+
+typedef struct ingest_req ingest_req;
+typedef struct tail_hub tail_hub;
+
+typedef struct server {
+  evd_config cfg;
+  logger log;
+  struct event_base *base;
+  struct evhttp *http;
+  struct evhttp_bound_socket *bound;
+  char listen_url[300]; /* "http://127.0.0.1:8910" once bound */
+  store *st;
+  metrics m;
+
+  /* Ingest completions: the writer thread appends under done_mu and activates done_ev. */
+  pthread_mutex_t done_mu;
+  ingest_req *done_head, *done_tail;
+  struct event *done_ev;
+  size_t inflight; /* appends queued and not answered yet (loop thread) */
+
+  /* Request scratch, loop thread only: reset after every request. */
+  arena req_arena;
+  buf scratch;
+
+  tail_hub *tail;
+
+  /* Shutdown. */
+  int stopping;
+  struct event *sig_term, *sig_int, *stop_timer;
+  int exit_code;
+} server;
+
+/* ---- server.c ---- */
+
+/* Create the server from a configuration (taken over: the server frees it), open the store
+ * and bind the HTTP address. Returns 0, or -1 with err (the server is then freed and *out
+ * NULL). Prints nothing; server_run prints the listening line. */
+int server_new(evd_config *cfg, server **out, char *err, size_t errlen);
+/* Print the listening line and run the event loop until SIGTERM/SIGINT has been handled.
+ * Returns the process exit status. */
+int server_run(server *s);
+/* Close the store (commit + fsync) and free everything. */
+void server_free(server *s);
+
+/* ---- http_api.c ---- */
+
+/* Create the evhttp, register the router, bind cfg.http_listen. Returns 0 or -1 with err. */
+int http_api_start(server *s, char *err, size_t errlen);
+/* Stop accepting connections (shutdown step 1). */
+void http_api_stop_accepting(server *s);
+/* The loop side of the completion hand-off: answer every finished append. */
+void http_api_drain_completions(server *s);
+/* Free completions left after the store closed (their clients are gone). */
+void http_api_discard_completions(server *s);
+
+/* Reply helpers (all count the request in metrics and set Content-Type). */
+void http_reply_buf(server *s, struct evhttp_request *req, route r, int code, const buf *body);
+void http_reply_error(server *s, struct evhttp_request *req, route r, int code, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
+/* The metrics label of a request's method. */
+http_method_label http_method_of(struct evhttp_request *req);
+/* Reply with whatever the handler put into the request's output buffer (JSON). */
+void http_reply_output(server *s, struct evhttp_request *req, route r, int code);
+
+/* ---- http_query.c ---- */
+
+void http_query_events(server *s, struct evhttp_request *req, const char *query);
+void http_query_count(server *s, struct evhttp_request *req, const char *query);
+void http_query_histogram(server *s, struct evhttp_request *req, const char *query);
+void http_query_get(server *s, struct evhttp_request *req, const char *raw_id);
+/* The query limits from the configuration. */
+void http_query_limits(const server *s, qp_limits *ql);
+
+/* ---- tail.c ---- */
+
+tail_hub *tail_hub_new(server *s);
+void tail_hub_free(tail_hub *h);
+/* Store commit hook (writer thread): remember the seq and wake the loop. */
+void tail_commit_hook(void *hub, uint64_t committed_seq);
+void tail_handle(server *s, struct evhttp_request *req, const char *query);
+/* End every tail stream (shutdown). */
+void tail_close_all(tail_hub *h);
+size_t tail_client_count(const tail_hub *h);
+
+#endif
