@@ -4,3 +4,4 @@
 #include "test-list-core.h"
 #include "test-list-store.h"
 #include "test-list-server.h"
+#include "test-list-registry.h"

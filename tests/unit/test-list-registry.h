@@ -1,0 +1,1 @@
+/* Unit tests of src/registry (see test-list.h). */
