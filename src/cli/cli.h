@@ -105,7 +105,7 @@ void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_count(const char *s, long long max, long long *out);
 
 /* Open the HTTP client for ctx, using default_retries when the user gave none.
- * Returns 0, or -1 (message printed). */
+ * Returns 0, or the exit status after printing why not (CLI_EXIT_USAGE for a bad URL). */
 int cli_open_client(const cli_ctx *ctx, int default_retries, http_client *c);
 
 /* Commands (each defined in its cmd_*.c file). */

@@ -187,10 +187,8 @@ static int run_query(cli_ctx *ctx, int argc, char **argv) {
   if (page_size > API_PAGE_MAX) page_size = API_PAGE_MAX;
 
   http_client c;
-  if (cli_open_client(ctx, CLI_DEFAULT_RETRIES, &c) != 0) {
-    status = CLI_EXIT_REFUSED;
-    goto out;
-  }
+  status = cli_open_client(ctx, CLI_DEFAULT_RETRIES, &c);
+  if (status != 0) goto out;
   http_response resp;
   http_response_init(&resp);
   arena ar;
@@ -350,7 +348,8 @@ static int parse_filter_command(cli_ctx *ctx, const cli_command *cmd, int argc, 
 static int get_with_filters(cli_ctx *ctx, http_client *c, buf *path, const filters *f,
                             const char *const *extra, http_response *resp, const char *what) {
   char err[512];
-  if (cli_open_client(ctx, CLI_DEFAULT_RETRIES, c) != 0) return CLI_EXIT_REFUSED;
+  int open_status = cli_open_client(ctx, CLI_DEFAULT_RETRIES, c);
+  if (open_status != 0) return open_status;
   int oom = filters_append(f, c, path) != 0;
   for (size_t i = 0; extra && extra[i] && !oom; i += 2)
     if (extra[i + 1] && http_query_add(c, path, extra[i], extra[i + 1]) != 0) oom = 1;
@@ -557,7 +556,11 @@ static int print_histogram(const json_value *root, const char *by) {
     const json_value *tv = json_get(b, "time");
     const json_value *cv = json_get(b, "count");
     const json_value *gs = by ? json_get(b, "groups") : NULL;
-    const char *time_s = tv && tv->type == JSON_STRING ? tv->s : "";
+    /* 2026-11-21T08:46:00.000000000Z -> 2026-11-21T08:46:00Z (display only) */
+    char time_s[64];
+    snprintf(time_s, sizeof time_s, "%s", tv && tv->type == JSON_STRING ? tv->s : "");
+    char *zero_frac = strstr(time_s, ".000000000Z");
+    if (zero_frac && zero_frac[11] == '\0') strcpy(zero_frac, "Z");
     int64_t n = 0;
     if (cv) json_as_int64(cv, &n);
     if (pivot) {
@@ -695,7 +698,8 @@ static int run_get(cli_ctx *ctx, int argc, char **argv) {
   const char *id = argv[optind];
   if (!*id) return cli_usage_error("get", "ID is empty");
   http_client c;
-  if (cli_open_client(ctx, CLI_DEFAULT_RETRIES, &c) != 0) return CLI_EXIT_REFUSED;
+  int open_status = cli_open_client(ctx, CLI_DEFAULT_RETRIES, &c);
+  if (open_status != 0) return open_status;
   http_response resp;
   http_response_init(&resp);
   buf path = BUF_INIT, out = BUF_INIT;
@@ -801,7 +805,8 @@ static int run_health(cli_ctx *ctx, int argc, char **argv) {
   }
   if (optind < argc) return cli_usage_error("health", "unexpected argument '%s'", argv[optind]);
   http_client c;
-  if (cli_open_client(ctx, 0, &c) != 0) return CLI_EXIT_REFUSED;
+  int open_status = cli_open_client(ctx, 0, &c);
+  if (open_status != 0) return open_status;
   http_response resp;
   http_response_init(&resp);
   arena ar;

@@ -42,6 +42,9 @@ static const char send_help[] =
     "    every event in it has an --id / \"id\", since eventd then recognizes the repeat and\n"
     "    does not store it twice.\n"
     "\n"
+    "    Options may come before or after MESSAGE. A MESSAGE starting with '-' goes after\n"
+    "    '--': eventctl send --type retry -- '-1 attempts left'.\n"
+    "\n"
     "OPTIONS\n"
     "    --type TYPE\n"
     "        Event type, e.g. deployment or account.admin.create. Required for one event.\n"
@@ -323,7 +326,9 @@ static int send_one(cli_ctx *ctx, const send_args *a) {
   }
   status = CLI_EXIT_REFUSED;
   if (build_event(a, data, &body) != 0) goto done;
-  if (cli_open_client(ctx, CLI_DEFAULT_RETRIES, &client) != 0) goto done;
+  status = cli_open_client(ctx, CLI_DEFAULT_RETRIES, &client);
+  if (status != 0) goto done;
+  status = CLI_EXIT_REFUSED;
   client_open = 1;
   char err[512];
   http_retry_policy pol = a->fields[F_ID].value ? HTTP_RETRY_ANY : HTTP_RETRY_UNSENT;
@@ -495,9 +500,10 @@ static int send_ndjson(cli_ctx *ctx, const send_args *a) {
     return CLI_EXIT_USAGE;
   }
   http_client client;
-  if (cli_open_client(ctx, CLI_DEFAULT_RETRIES, &client) != 0) {
+  int open_status = cli_open_client(ctx, CLI_DEFAULT_RETRIES, &client);
+  if (open_status != 0) {
     if (in != stdin) fclose(in);
-    return CLI_EXIT_REFUSED;
+    return open_status;
   }
   const char *src = strcmp(a->ndjson, "-") == 0 ? "stdin" : a->ndjson;
   batch b = {.body = BUF_INIT, .all_have_ids = 1, .path = a->ndjson};

@@ -53,7 +53,8 @@ static const char tail_help[] =
     "        Start right after the event with this id (as a reconnect would).\n"
     "    -n, --max N\n"
     "        Exit 0 after printing N events.\n" CLI_COMMON_OPTIONS_HELP
-    "        For tail, --timeout limits connecting only; --retries limits reconnections.\n"
+    "    For tail, --timeout limits connecting only, and --retries N counts failed\n"
+    "    reconnections in a row (default: no limit).\n"
     "\n"
     "EXAMPLES\n"
     "    eventctl tail --key 'sessiond.#'\n"
@@ -196,10 +197,8 @@ static int run_tail(cli_ctx *ctx, int argc, char **argv) {
   }
   int max_failures = ctx->retries; /* -1: reconnect forever */
   http_client c;
-  if (cli_open_client(ctx, 0, &c) != 0) {
-    status = CLI_EXIT_REFUSED;
-    goto out;
-  }
+  status = cli_open_client(ctx, 0, &c);
+  if (status != 0) goto out;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop_signal;

@@ -128,11 +128,18 @@ static int parse_timeout(const char *s, double *out) {
   return 0;
 }
 
+/* Whether s is an http:// or https:// URL with something after the scheme. */
+static int url_looks_valid(const char *s) {
+  return (strncmp(s, "http://", 7) == 0 && s[7]) || (strncmp(s, "https://", 8) == 0 && s[8]);
+}
+
 int cli_common_option(cli_ctx *ctx, const cli_command *cmd, int opt, const char *arg) {
   const char *name = cmd ? cmd->name : NULL;
   switch (opt) {
     case CLI_OPT_URL:
-      if (!arg[0]) return CLI_COMMON_EXIT + cli_usage_error(name, "--url needs a URL");
+      if (!url_looks_valid(arg))
+        return CLI_COMMON_EXIT +
+               cli_usage_error(name, "--url expects http://HOST:PORT or https://..., got '%s'", arg);
       ctx->url = arg;
       return 0;
     case CLI_OPT_TIMEOUT:
@@ -162,12 +169,17 @@ int cli_common_option(cli_ctx *ctx, const cli_command *cmd, int opt, const char 
 
 int cli_open_client(const cli_ctx *ctx, int default_retries, http_client *c) {
   char err[256];
+  if (!url_looks_valid(ctx->url)) {
+    cli_errorf("eventd URL must be http://HOST:PORT or https://..., got '%s'%s", ctx->url,
+               getenv("EVENTD_URL") && strcmp(getenv("EVENTD_URL"), ctx->url) == 0 ? " (from EVENTD_URL)" : "");
+    return CLI_EXIT_USAGE;
+  }
   int retries = ctx->retries >= 0 ? ctx->retries : default_retries;
   long timeout_ms = (long)(ctx->timeout_s * 1000.0 + 0.5);
   if (timeout_ms < 1) timeout_ms = 1;
   if (http_client_init(c, ctx->url, timeout_ms, retries, err, sizeof err) != 0) {
     cli_errorf("%s", err);
-    return -1;
+    return CLI_EXIT_REFUSED;
   }
   return 0;
 }
@@ -176,7 +188,7 @@ int main(int argc, char **argv) {
   output_init();
   cli_ctx ctx = {.url = CLI_DEFAULT_URL, .timeout_s = CLI_DEFAULT_TIMEOUT_S, .retries = -1};
   const char *env_url = getenv("EVENTD_URL");
-  if (env_url && *env_url) ctx.url = env_url;
+  if (env_url && *env_url) ctx.url = env_url; /* checked when used (cli_open_client) */
 
   enum { OPT_VERSION = CLI_OPT_FIRST_OWN };
   static const struct option longopts[] = {

@@ -138,15 +138,30 @@ void table_widths(const table *t, int width, const size_t *caps, int flex_col, s
     size_t hw = output_display_width(t->headers[c]);
     if (caps && caps[c] && w[c] > caps[c]) w[c] = caps[c] > hw ? caps[c] : hw;
   }
-  if (width > 0 && flex_col >= 0 && (size_t)flex_col < t->ncols) {
-    size_t total = 2 * (t->ncols - 1);
-    for (size_t c = 0; c < t->ncols; c++) total += w[c];
-    if (total > (size_t)width) {
-      size_t others = total - w[flex_col];
-      size_t room = (size_t)width > others ? (size_t)width - others : 0;
-      if (room < FLEX_MIN_WIDTH) room = FLEX_MIN_WIDTH;
-      if (room < w[flex_col]) w[flex_col] = room;
+  if (width <= 0 || flex_col < 0 || (size_t)flex_col >= t->ncols) return;
+  size_t total = 2 * (t->ncols - 1);
+  for (size_t c = 0; c < t->ncols; c++) total += w[c];
+  if (total <= (size_t)width) return;
+  /* 1. narrow the flexible column, down to FLEX_MIN_WIDTH */
+  size_t others = total - w[flex_col];
+  size_t room = (size_t)width > others ? (size_t)width - others : 0;
+  if (room < FLEX_MIN_WIDTH) room = FLEX_MIN_WIDTH;
+  if (room < w[flex_col]) {
+    total -= w[flex_col] - room;
+    w[flex_col] = room;
+  }
+  /* 2. then the widest other column, one step at a time, down to its header (min 6) */
+  while (total > (size_t)width) {
+    size_t best = t->ncols;
+    for (size_t c = 0; c < t->ncols; c++) {
+      if ((int)c == flex_col) continue;
+      size_t hw = output_display_width(t->headers[c]);
+      size_t min = hw > 6 ? hw : 6;
+      if (w[c] > min && (best == t->ncols || w[c] > w[best])) best = c;
     }
+    if (best == t->ncols) break; /* the terminal is too narrow: let lines wrap */
+    w[best]--;
+    total--;
   }
 }
 

@@ -33,7 +33,7 @@ void sse_reset_partial(sse_parser *p) {
 static int process_line(sse_parser *p, const char *s, size_t n) {
   if (n == 0) { /* dispatch */
     int rc = 0;
-    if (p->have_data) {
+    if (p->have_data && p->data.len > 0) { /* the spec drops events with empty data */
       const char *type = p->type.len ? p->type.data : "message";
       rc = p->fn(p->ud, type, p->last_id.len ? p->last_id.data : "", p->data.data ? p->data.data : "",
                  p->data.len);

@@ -4,7 +4,7 @@
  * Bytes are fed in arbitrary chunks. Lines end with LF, CRLF or CR. A line starting with ':'
  * is a comment (eventd's keepalive). "id:", "event:" and "data:" fields are collected (one
  * optional space after the colon is dropped; several data lines are joined with "\n"); a
- * blank line dispatches the event. The last id seen persists across events, as the spec's
+ * blank line dispatches the event (unless its data is empty, as the spec says). The last id seen persists across events, as the spec's
  * "last event ID" does. Other fields are ignored. */
 #ifndef EVD_CLI_SSE_H
 #define EVD_CLI_SSE_H

@@ -66,6 +66,20 @@ static const char *reason_phrase(int code) {
   }
 }
 
+const char *http_printable(const char *s, size_t n, char out[80]) {
+  size_t k = n < 64 ? n : 64;
+  for (size_t i = 0; i < k; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    out[i] = (ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\') ? (char)ch : '?';
+  }
+  if (n > 64) {
+    memcpy(out + k, "...", 3);
+    k += 3;
+  }
+  out[k] = '\0';
+  return out;
+}
+
 http_method_label http_method_of(struct evhttp_request *req) {
   switch (evhttp_request_get_command(req)) {
     case EVHTTP_REQ_GET: return METHOD_GET;
@@ -136,13 +150,9 @@ static int parse_content_type(const char *ct, body_format *fmt, char *err, size_
     *fmt = BODY_NDJSON;
   else {
     char shown[80];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < 64; i++)
-      shown[k++] = ((unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f) ? p[i] : '?';
-    shown[k] = '\0';
     snprintf(err, errlen,
              "unsupported content type '%s'; use application/json or application/x-ndjson",
-             shown);
+             http_printable(p, n, shown));
     return -1;
   }
   /* Parameters: only charset is interpreted, and it must be UTF-8. */
@@ -158,8 +168,9 @@ static int parse_content_type(const char *ct, body_format *fmt, char *err, size_
       if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') v++, vl -= 2;
       if (!((vl == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
             (vl == 4 && strncasecmp(v, "utf8", 4) == 0))) {
-        snprintf(err, errlen, "unsupported charset '%.*s'; bodies must be UTF-8",
-                 (int)(vl > 32 ? 32 : vl), v);
+        char shown[80];
+        snprintf(err, errlen, "unsupported charset '%s'; bodies must be UTF-8",
+                 http_printable(v, vl, shown));
         return -1;
       }
     }
@@ -429,7 +440,7 @@ void http_api_discard_completions(server *s) {
 
 /* ---- ingest: the handler ---------------------------------------------------------------- */
 
-static void handle_ingest(server *s, struct evhttp_request *req) {
+static void handle_ingest(server *s, struct evhttp_request *req, const char *query) {
   const evd_limits *lim = &s->cfg.limits;
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(in);
@@ -440,6 +451,14 @@ static void handle_ingest(server *s, struct evhttp_request *req) {
   if (parse_content_type(ct, &fmt, msg, sizeof msg) != 0) {
     METRIC_ADD(s->m.events_rejected[REJECT_UNSUPPORTED_MEDIA_TYPE], 1);
     http_reply_error(s, req, ROUTE_INGEST, 415, "%s", msg);
+    return;
+  }
+  if (query && *query) {
+    char shown[80];
+    http_printable(query, strcspn(query, "=&"), shown);
+    METRIC_ADD(s->m.events_rejected[REJECT_INVALID], 1);
+    http_reply_error(s, req, ROUTE_INGEST, 400,
+                     "unknown query parameter '%s' for POST /v1/events (it takes none)", shown);
     return;
   }
   if (len > lim->body_max_bytes) { /* evhttp enforces this first; kept as a guard */
@@ -594,7 +613,7 @@ static void on_request(struct evhttp_request *req, void *arg) {
               evhttp_request_get_uri(req));
 
   if (strcmp(path, "/v1/events") == 0) {
-    if (m == EVHTTP_REQ_POST) handle_ingest(s, req);
+    if (m == EVHTTP_REQ_POST) handle_ingest(s, req, query);
     else if (is_get(m)) http_query_events(s, req, query);
     else method_not_allowed(s, req, ROUTE_QUERY, "GET, HEAD, POST");
   } else if (strcmp(path, "/v1/events/count") == 0) {
@@ -617,12 +636,8 @@ static void on_request(struct evhttp_request *req, void *arg) {
     else method_not_allowed(s, req, ROUTE_METRICS, "GET, HEAD");
   } else {
     char shown[80];
-    size_t k = 0;
-    for (const char *p = path; *p && k < 64; p++)
-      shown[k++] = ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f) ? *p : '?';
-    shown[k] = '\0';
-    http_reply_error(s, req, ROUTE_OTHER, 404, "no such endpoint: %s%s", shown,
-                     strlen(path) > 64 ? "..." : "");
+    http_reply_error(s, req, ROUTE_OTHER, 404, "no such endpoint: %s",
+                     http_printable(path, strlen(path), shown));
   }
 }
 

@@ -83,7 +83,9 @@ int server_new(evd_config *cfg, server **out, char *err, size_t errlen) {
   log_init(&s->log, s->cfg.log_level);
   metrics_init(&s->m);
   pthread_mutex_init(&s->done_mu, NULL);
-  arena_init(&s->req_arena, 1024 * 1024);
+  /* Parsing a 1000-event NDJSON request of ~350 KB takes ~1.6 MB of arena: one 4 MiB block
+   * kept across requests avoids an mmap/munmap pair per request. */
+  arena_init(&s->req_arena, 4 * 1024 * 1024);
   buf_init(&s->scratch);
 
   /* Thread-safe libevent (event_active from the store's writer) before any base exists. */

@@ -89,6 +89,9 @@ void http_api_discard_completions(server *s);
 void http_reply_buf(server *s, struct evhttp_request *req, route r, int code, const buf *body);
 void http_reply_error(server *s, struct evhttp_request *req, route r, int code, const char *fmt,
                       ...) __attribute__((format(printf, 5, 6)));
+/* Copy at most 64 bytes of s[0..n) into out for a message, '?' for anything that is not
+ * printable ASCII (or is a quote or backslash), "..." when cut. Returns out. */
+const char *http_printable(const char *s, size_t n, char out[80]);
 /* The metrics label of a request's method. */
 http_method_label http_method_of(struct evhttp_request *req);
 /* Reply with whatever the handler put into the request's output buffer (JSON). */

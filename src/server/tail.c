@@ -154,7 +154,12 @@ static void client_send(tail_client *c, struct evbuffer *chunk) {
   if (evbuffer_get_length(chunk) == 0) return;
   evhttp_send_reply_chunk_with_cb(c->req, chunk, on_client_drained, c);
   c->last_write_ns = time_mono_ns();
-  if (output_pending(c) > s->cfg.tail_buffer_max_bytes) c->paused = 1;
+  size_t pending = output_pending(c);
+  if (pending > s->cfg.tail_buffer_max_bytes) {
+    c->paused = 1;
+    log_debug(&s->log, "tail: client paused with %zu bytes unsent (seq %llu)", pending,
+              (unsigned long long)c->last_seq);
+  }
 }
 
 /* One turn for one client: read what is new (bounded), send it, and decide whether to
@@ -216,6 +221,8 @@ static void on_client_drained(struct evhttp_connection *conn, void *arg) {
   tail_client *c = arg;
   if (c->paused) {
     c->paused = 0;
+    log_debug(&c->hub->s->log, "tail: client drained, resuming at seq %llu",
+              (unsigned long long)c->last_seq);
     client_pump(c);
   }
 }
@@ -293,11 +300,7 @@ void tail_handle(server *s, struct evhttp_request *req, const char *query) {
     int rc = store_seq_of_id(s->st, leid, leid_len, &seq);
     if (rc != 0) {
       char shown[80];
-      size_t k = 0;
-      for (size_t i = 0; i < leid_len && k < 64; i++)
-        shown[k++] = ((unsigned char)leid[i] > 0x20 && (unsigned char)leid[i] < 0x7f &&
-                      leid[i] != '"' && leid[i] != '\\') ? leid[i] : '?';
-      shown[k] = '\0';
+      http_printable(leid, leid_len, shown);
       if (rc == -ENOENT)
         http_reply_error(s, req, ROUTE_TAIL, 400,
                          "Last-Event-ID '%s' is not in the store (never stored, or dropped by "

@@ -406,6 +406,13 @@ done:
   return rc;
 }
 
+/* Drop this process's page-table entries for the mapping (the pages stay in the page cache
+ * and fault back in on the next access): keeps the resident size of an idle store small
+ * after queries have touched many index pages. Safe while other threads read the mapping. */
+void index_release_pages(const idxfile *x) {
+  if (x->map) madvise((void *)x->map, x->len, MADV_DONTNEED);
+}
+
 /* Unmap. */
 void index_close(idxfile *x) {
   if (x->map) munmap((void *)x->map, x->len);

@@ -180,7 +180,7 @@ static long scan_ensure(scanbuf *b, uint64_t pos, size_t need) {
   }
   b->off = pos;
   b->len = got;
-  if (pos + got < b->size) b->size = pos + got;
+  if (got < want) b->size = pos + got; /* short read: the file ends here */
   return (long)got;
 }
 
@@ -206,7 +206,7 @@ static int scan_frame_at(scanbuf *b, uint64_t pos, uint64_t base_seq, uint64_t l
   uint64_t seq2;
   if (frame_check(f, FRAME_HDR + len, &seq2) != (long)len) return 0;
   record_view rv;
-  if (record_decode(f + FRAME_HDR, len, &rv) != 0) return 0;
+  if (store_record_decode(f + FRAME_HDR, len, &rv) != 0) return 0;
   *len_out = len;
   *seq_out = seq;
   *payload = f + FRAME_HDR;

@@ -528,7 +528,7 @@ static int eval_seg(qctx *q, const segview *v, uint32_t segi, uint32_t from, int
     if (r) return r < 0 ? q->err : 0;
   }
   int full_window = !q->has_time || (mt->min_time >= f->since_ns && mt->max_time < f->until_ns);
-  int no_sev = f->min_severity <= 0 || mt->min_time > mt->max_time /* empty */;
+  int no_sev = f->min_severity <= 0;
   if (q->nlists == 0) {
     if (q->mode == QM_COUNT && !collect && from == 0 && no_sev) {
       if (full_window) {

@@ -190,7 +190,7 @@ int recreader_read(recreader *r, const seg *g, uint64_t off, uint64_t span, size
     f = r->buf;
   }
   if (frame_check(f, FRAME_HDR + len, seq) != (long)len) goto damaged;
-  if (record_decode(f + FRAME_HDR, len, rv) != 0) goto damaged;
+  if (store_record_decode(f + FRAME_HDR, len, rv) != 0) goto damaged;
   return 0;
 damaged:
   store_report_logf(rep, STORE_LOG_ERROR,

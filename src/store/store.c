@@ -162,7 +162,7 @@ static int list_dir(store *s, uint64_t **bases, size_t *nbases) {
 static int scan_add(void *arg, uint64_t seq, uint64_t off, const unsigned char *payload, uint32_t len) {
   memidx *m = arg;
   record_view rv;
-  if (record_decode(payload, len, &rv) != 0) return 0; /* the scan checked it already */
+  if (store_record_decode(payload, len, &rv) != 0) return 0; /* the scan checked it already */
   return memidx_add(m, &rv, seq, off, off + FRAME_HDR + len);
 }
 
@@ -516,7 +516,7 @@ static int check_postings(void *arg, const char *v, size_t vn, postings p) {
 }
 
 /* Check one segment's index against itself (caller holds the read lock for a memidx). */
-static int check_segment(const seg *g, char *err, size_t errlen) {
+int seg_check(const seg *g, char *err, size_t errlen) {
   segview v;
   seg_view(g, &v);
   for (uint32_t i = 0; i < v.n; i++) {
@@ -549,7 +549,7 @@ int store__check(store *s, char *err, size_t errlen) {
   int contiguous = s->rep.corrupt_records == 0;
   for (size_t i = 0; i < s->nsegs && rc == 0; i++) {
     const seg *g = s->segs[i];
-    rc = check_segment(g, err, errlen);
+    rc = seg_check(g, err, errlen);
     if (rc) break;
     segview v;
     seg_view(g, &v);

@@ -94,6 +94,14 @@ static inline void st_u16(void *p, uint16_t v) { memcpy(p, &v, 2); }
 static inline void st_u32(void *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void st_u64(void *p, uint64_t v) { memcpy(p, &v, 8); }
 
+/* record_decode with a guard of our own: a json_off below the fixed header makes
+ * record_decode (core/record.c) compute json_off - 26 with unsigned wrap-around and read past
+ * the payload. Every payload the store decodes goes through here. */
+static inline int store_record_decode(const void *payload, size_t len, record_view *rv) {
+  if (len < 28 || ld_u32((const unsigned char *)payload + 4) < 28) return -1;
+  return record_decode(payload, len, rv);
+}
+
 /* Keyed 64-bit string hash (hash.c). The seed is random per store, so crafted values cannot
  * make the hash tables degrade. */
 uint64_t store_hash(uint64_t seed, const void *p, size_t n);
@@ -239,6 +247,7 @@ int index_write(int dirfd, uint64_t base_seq, const memidx *m, uint64_t *bytes_w
 int index_open(int dirfd, uint64_t base_seq, uint64_t seg_size, idxfile *out, char *why,
                size_t whylen);
 void index_close(idxfile *x);
+void index_release_pages(const idxfile *x);
 int index_lookup(const idxfile *x, int d, const char *v, size_t n, postings *out);
 /* Number of values in dict d, and value j (false when the entry is out of bounds). */
 uint32_t index_dict_count(const idxfile *x, int d);
@@ -425,6 +434,10 @@ int store_read_seq(store *s, const store_snap *sn, uint64_t seq, recreader *rr, 
 /* Test hooks (fault injection; used by the unit tests only). */
 void store__inject_write_error(store *s, int err, int count);
 void store__inject_fsync_error(store *s, int err);
+/* Check one segment's index against itself: offsets and seqs increase, times within the
+ * range, BY_TIME sorted, postings sorted and in range. 0, or -1 with err. (The caller holds
+ * the read lock for an in-memory segment.) */
+int seg_check(const seg *g, char *err, size_t errlen);
 /* Debug self-check: seq continuity and index consistency of every segment; returns 0 or
  * -1 with a description in err. Takes the read lock. */
 int store__check(store *s, char *err, size_t errlen);

@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -43,7 +46,7 @@ void store_batch_free(store_batch *b) {
 int store_batch_add(store_batch *b, const void *payload, size_t len) {
   if (len == 0 || len > STORE_RECORD_MAX || b->data.len + FRAME_HDR + len > STORE_BATCH_MAX) return -1;
   record_view rv;
-  if (record_decode(payload, len, &rv) != 0) return -1;
+  if (store_record_decode(payload, len, &rv) != 0) return -1;
   if (!(rv.flags & RECORD_FLAG_CLIENT_ID)) {
     if (rv.id.n != ULID_LEN || rv.json.n < RECORD_JSON_ID_OFFSET + ULID_LEN ||
         memcmp(rv.json.p, "{\"id\":\"", RECORD_JSON_ID_OFFSET) != 0)
@@ -225,6 +228,7 @@ static uint64_t global_find(store *s, uint64_t h, const char *id, size_t n) {
   size_t k = cmap_find(&s->clients, h, seqs, 16);
   if (!k) return 0;
   store_snap sn = {s->segs, s->nsegs, 0}; /* the writer's own view: no references needed */
+  s->ws->rr.g = NULL; /* segments come and go between calls: never trust an old window */
   for (size_t i = 0; i < k; i++) {
     record_view rv;
     if (store_read_seq(s, &sn, seqs[i], &s->ws->rr, &rv) != 0) continue;
@@ -383,6 +387,7 @@ static int publish_unit(store *s, seg *act) {
   memidx *m = act->mem;
   uint64_t seq0 = s->next_seq;
   int rc = 0;
+  EVD_ASSERT(seq0 == atomic_load(&s->committed_seq) + 1); /* gap-free seqs */
   pthread_rwlock_wrlock(&s->lock);
   uint64_t before = m->meta.data_end;
   size_t added = 0;
@@ -390,7 +395,7 @@ static int publish_unit(store *s, seg *act) {
   for (; added < w->npend && rc == 0; added++) {
     const pend *p = &w->pend[added];
     record_view rv;
-    if (record_decode(pend_payload(p), p->len, &rv) != 0 ||
+    if (store_record_decode(pend_payload(p), p->len, &rv) != 0 ||
         memidx_add(m, &rv, seq0 + added, p->off, p->off + FRAME_HDR + p->len) != 0) {
       rc = -ENOMEM;
       break;
@@ -430,17 +435,18 @@ static void commit_unit(store *s, store_batch *unit) {
         complete_unit(s, unit, -ENOSPC);
         return;
       }
-      complete_unit(s, unit, rc == -ENOSPC ? -ENOSPC : -EIO);
+      /* Fail the store first, so that nobody who sees this completion can still queue. */
       writer_fail_store(s, -EIO, trc ? "write failed and the segment could not be truncated back"
                                      : "write error on the active segment");
+      complete_unit(s, unit, rc == -ENOSPC ? -ENOSPC : -EIO);
       return;
     }
     if (s->opt.sync != STORE_SYNC_NONE) {
       rc = timed_fdatasync(s, act->fd);
       if (rc != 0) {
         truncate_back(act);
-        complete_unit(s, unit, -EIO);
         writer_fail_store(s, -EIO, "fdatasync failed (fsync errors are not retryable)");
+        complete_unit(s, unit, -EIO);
         return;
       }
     } else {
@@ -448,8 +454,8 @@ static void commit_unit(store *s, store_batch *unit) {
     }
     if (publish_unit(s, act) != 0) {
       /* The records are durable but not indexed: acknowledge them, then stop writing. */
-      complete_unit(s, unit, 0);
       writer_fail_store(s, -EIO, "out of memory indexing committed records; restart to recover");
+      complete_unit(s, unit, 0);
       return;
     }
   }
@@ -538,6 +544,15 @@ int writer_roll(store *s) {
     seg_unref(sealed);
     return rc;
   }
+#ifdef EVD_DEBUG
+  {
+    /* Self-check (debug builds): the sealed index says what the in-memory one said. */
+    char why[160];
+    EVD_ASSERT(seg_check(sealed, why, sizeof why) == 0);
+    EVD_ASSERT(sealed->idx.meta.count == m->meta.count && sealed->idx.meta.last_seq == m->meta.last_seq);
+    EVD_ASSERT(m->meta.last_seq + 1 == base);
+  }
+#endif
   pthread_rwlock_wrlock(&s->lock);
   s->segs[s->nsegs - 1] = sealed;
   s->segs[s->nsegs++] = na;
@@ -620,6 +635,12 @@ static void periodic(store *s) {
   if (now - s->last_retention_ns >= RETENTION_EVERY_NS) {
     retention_run(s);
     s->last_retention_ns = now;
+    /* Give memory back while things are quiet: index pages that queries mapped in, and
+     * heap freed by rolls and batches (docs/storage.md, "Memory"). */
+    for (size_t i = 0; i + 1 < s->nsegs; i++) index_release_pages(&s->segs[i]->idx);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
   }
 }
 

@@ -45,7 +45,7 @@ import urllib.parse
 LISTEN_RE = re.compile(r"eventd: listening on http://([0-9.]+):([0-9]+)")
 CORRUPT_RE = re.compile(r"corrupt", re.I)
 BENIGN_CORRUPT_RE = re.compile(r"\b(no|not|0|zero)\b[^.]*corrupt", re.I)
-TRUNCATE_RE = re.compile(r"truncat", re.I)
+TRUNCATE_RE = re.compile(r"truncat|torn tail|bytes cut|cut [0-9]+ bytes", re.I)
 SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|Assertion .* failed|EVD_ASSERT", re.I)
 
 STARTUP_TIMEOUT_S = 30.0
@@ -185,6 +185,7 @@ class Sender(threading.Thread):
         self.conn = None
         self.conn_port = None
         self.acked = {}            # marker -> id
+        self.acked_run = {}        # marker -> daemon run that acknowledged it (diagnostics)
         self.uncertain = set()     # markers whose request got no answer (not resent)
         self.refused = set()       # markers of requests refused with a non-503 error
         self.acked_with_id = []    # (marker, event) of acknowledged events with a client id
@@ -313,12 +314,20 @@ class Sender(threading.Thread):
                 self.v.add("sender %d: marker %s acknowledged as %s and later as %s" % (self.w, m, prev, i))
             if prev is None:
                 self.acked[m] = i
+                self.acked_run[m] = self.d.runs
                 self.uncertain.discard(m)
                 if "id" in ev:
                     self.acked_with_id.append((m, ev))
         self.stats["requests_acked"] += 1
 
     def run(self):
+        try:
+            self._run()
+        except Exception:  # a bug in the driver must fail the test, not end it quietly
+            import traceback
+            self.v.add("sender %d crashed:\n%s" % (self.w, traceback.format_exc()))
+
+    def _run(self):
         while not self.stop_flag.is_set():
             if self.acked_with_id and self.d.generation > 1 and self.rng.random() < 0.05:
                 req = self._resend_request()
@@ -404,17 +413,27 @@ def verify(port, senders, violations):
         if m not in acked and m not in uncertain:
             violations.add("marker w%d n%d stored but its request was %s" % (
                 m[0], m[1], "refused" if m in refused else "never sent/acknowledged"))
+    acked_run = {}
+    for s in senders:
+        acked_run.update(s.acked_run)
     missing = 0
+    missing_by_run = collections.Counter()
+    acked_by_run = collections.Counter(acked_run.values())
     for m, i in acked.items():
         sids = stored.get(m)
         if not sids:
             missing += 1
+            missing_by_run[acked_run.get(m)] += 1
             if missing <= 20:
                 violations.add("acknowledged marker w%d n%d (id %s) is not stored" % (m[0], m[1], i))
         elif sids[0] != i:
             violations.add("acknowledged marker w%d n%d has id %s but is stored as %s" % (m[0], m[1], i, sids[0]))
     if missing > 20:
         violations.add("... %d acknowledged markers missing in all" % missing)
+    for run in sorted(missing_by_run):
+        violations.add("%d of the %d events acknowledged by daemon run %d are missing "
+                       "(logs: eventd-run%03d.stderr and the next runs')" % (
+                           missing_by_run[run], acked_by_run[run], run, run))
 
     # point lookups of a sample of acknowledged ids
     sample = random.Random(7).sample(sorted(acked.items()), min(50, len(acked)))

@@ -98,6 +98,11 @@ assert_status 400 "many errors"
 assert_eq "$(evd_json 'len(d["errors"])')" 100 "at most 100 errors listed"
 assert_eq "$(evd_json 'd["more_errors"]')" 50 "the rest counted"
 
+evd_step "400: POST takes no query parameters"
+evd_req POST '/v1/events?pretty=1' -H 'Content-Type: application/json' --data-binary '{"type":"x"}'
+assert_status 400 "query parameter on POST"
+assert_contains "$(evd_json 'd["error"]')" "'pretty'"
+
 evd_step "413: body over limits.body_max_bytes"
 python3 -c 'import sys; sys.stdout.write("\n".join("{\"type\":\"t\",\"message\":\"%s\"}" % ("y"*1000) for _ in range(80)))' >"$EVD_TMP/big.ndjson"
 evd_req POST /v1/events -H 'Content-Type: application/x-ndjson' --data-binary @"$EVD_TMP/big.ndjson"

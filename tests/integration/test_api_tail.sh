@@ -4,7 +4,7 @@
 # clients that disconnect are freed (the tail_clients gauge drops).
 source "$(dirname "$0")/lib.sh"
 
-evd_start --set tail.keepalive=300ms
+evd_start --set tail.keepalive=300ms --log-level debug
 
 # sse_ids FILE -> the event ids received so far, space-separated
 sse_ids() { grep '^id: ' "$1" | sed 's/^id: //' | tr '\n' ' ' | sed 's/ $//'; }
@@ -123,6 +123,43 @@ wait_sse "$EVD_TMP/t5" 5000 || evd_fail "bulk: got $(sse_count "$EVD_TMP/t5") of
 assert_eq "$(grep '^id: ' "$EVD_TMP/t5" | sort -u | wc -l)" 5000 "no duplicates"
 assert_eq "$(grep '^id: ' "$EVD_TMP/t5" | head -1)" "id: b00000" "first"
 assert_eq "$(grep '^id: ' "$EVD_TMP/t5" | tail -1)" "id: b04999" "last"
+kill "$TAIL_PID"
+wait "$TAIL_PID" 2>/dev/null
+wait_clients 0
+
+evd_step "a slow reader is paused, not buffered without bound, and loses nothing"
+cat >"$EVD_TMP/slow.py" <<'PYEOF'
+import socket, sys, time
+port, want, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.sendall(b"GET /v1/tail?type=slow HTTP/1.1\r\nHost: x\r\n\r\n")
+open(out + ".ready", "w").close()
+time.sleep(4)  # do not read while the events are sent
+data, ids, deadline = b"", 0, time.time() + 60
+while ids < want and time.time() < deadline:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+    ids = data.count(b"\nid: ") + data.startswith(b"id: ")
+open(out, "wb").write(data)
+PYEOF
+python3 "$EVD_TMP/slow.py" "$EVD_PORT" 20000 "$EVD_TMP/slow.out" &
+slow=$!
+evd_bg_pid "$slow"
+evd_wait_for test -e "$EVD_TMP/slow.out.ready" || evd_fail "slow client did not connect"
+wait_clients 1
+python3 -c 'print("\n".join("{\"type\":\"slow\",\"id\":\"s%05d\",\"message\":\"%s\"}" % (i, "w"*400) for i in range(20000)))' >"$EVD_TMP/slow.ndjson"
+evd_req POST /v1/events -H 'Content-Type: application/x-ndjson' --data-binary @"$EVD_TMP/slow.ndjson"
+assert_status 200 "send while the reader sleeps"
+wait "$slow" || evd_fail "slow client failed"
+got=$(grep -ac '^id: s' "$EVD_TMP/slow.out")
+assert_eq "$got" 20000 "events the slow reader received"
+assert_eq "$(grep -a '^id: s' "$EVD_TMP/slow.out" | sed 's/^id: //' | sort -c && echo sorted)" sorted "in order"
+grep -q 'tail: client paused' "$EVD_LOG" || evd_fail "the slow reader was never paused"
+grep -q 'tail: client drained, resuming' "$EVD_LOG" || evd_fail "the slow reader was never resumed"
 
 evd_step "SIGTERM ends open streams and exits 0"
 evd_stop

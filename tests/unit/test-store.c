@@ -764,3 +764,27 @@ TEST_IMPL(store_concurrent_reads_during_retention) {
   concurrent_run(1);
   return 0;
 }
+
+TEST_IMPL(store_segment_rolls_by_age) {
+  char *dir = test_tmpdir();
+  store_options o;
+  topts(&o, dir);
+  o.segment_max_age_ns = 100000000; /* 100 ms */
+  store *s = topen(&o);
+  tev e = {.time_ns = NOW_NS, .type = "age"};
+  tappend_ok(s, &e, 1);
+  /* The writer checks the age at least once a second, even with nothing to write. */
+  for (int i = 0; i < 300 && tcount_files(dir, ".idx") < 1; i++) usleep(10000);
+  ASSERT_EQ_INT(tcount_files(dir, ".idx"), 1);
+  ASSERT_EQ_INT(tcount_files(dir, ".seg"), 2);
+  /* An empty active segment does not roll, however old. */
+  usleep(1500000);
+  ASSERT_EQ_INT(tcount_files(dir, ".seg"), 2);
+  ASSERT_EQ_U64(tappend_ok(s, &e, 1), 2);
+  ASSERT_EQ_INT(count_all(s), 2);
+  check_store(s);
+  store_close(s);
+  test_rmdir_r(dir);
+  free(dir);
+  return 0;
+}
