@@ -230,7 +230,7 @@ static const char *const k_apns[] = {"internet", "magma.ipv4", "ims", "oai.ipv4"
 
 /* One Magma-shaped NDJSON line; see benchlib.h. About 350-380 bytes. */
 int bench_gen_event(bench_rng *r, unsigned ntypes, unsigned ntags, int with_time, char *out,
-                    size_t cap, size_t *len, size_t *time_off) {
+                    size_t cap, size_t *len, size_t *time_off, size_t tag_off[2]) {
   char tmp[64], tag[BENCH_TAG_LEN + 1];
   unsigned t = (unsigned)bench_rng_below(r, ntypes ? ntypes : 1);
   bench_tag((unsigned)bench_rng_below(r, ntags ? ntags : 1), tag);
@@ -239,6 +239,7 @@ int bench_gen_event(bench_rng *r, unsigned ntypes, unsigned ntags, int with_time
   int k = snprintf(out + at, cap - at, "{\"stream\":\"%s\",\"type\":\"%s\",\"tag\":\"%s\",",
                    bench_type_stream(t), bench_type_name(t, tmp), tag);
   if (k < 0 || (size_t)k >= cap - at) return -1;
+  tag_off[0] = at + (size_t)k - 2 - BENCH_TAG_LEN;
   at += (size_t)k;
   if (with_time) {
     static const char ph[] = "\"time\":\"2000-01-01T00:00:00.000000000Z\",";
@@ -248,6 +249,8 @@ int bench_gen_event(bench_rng *r, unsigned ntypes, unsigned ntags, int with_time
     at += sizeof ph - 1;
   }
   long long pdp = 1700000000ll + (long long)bench_rng_below(r, 30000000);
+  int prefix = snprintf(NULL, 0, "\"source\":\"agw-%03u\",\"severity\":\"%s\",\"data\":{\"imsi\":\"",
+                        gw, type_severity(t));
   k = snprintf(out + at, cap - at,
                "\"source\":\"agw-%03u\",\"severity\":\"%s\",\"data\":{\"imsi\":\"%s\","
                "\"apn\":\"%s\",\"ip_addr\":\"192.168.%u.%u\",\"msisdn\":\"1555%07u\","
@@ -257,9 +260,12 @@ int bench_gen_event(bench_rng *r, unsigned ntypes, unsigned ntags, int with_time
                (unsigned)bench_rng_below(r, 256), (unsigned)bench_rng_below(r, 254) + 1,
                (unsigned)bench_rng_below(r, 10000000), pdp, gw, gw / 8);
   if (k < 0 || (size_t)k >= cap - at) return -1;
+  tag_off[1] = at + (size_t)prefix;
   *len = at + (size_t)k;
   return 0;
 }
+
+void bench_patch_tag(char *p, unsigned n) { put_digits(p + 9, 10, n); }
 
 /* ---- HTTP/1.1 responses ------------------------------------------------------------- */
 

@@ -58,9 +58,13 @@ void bench_tag(unsigned n, char out[BENCH_TAG_LEN + 1]);
  * in [0, ntypes) and a random tag in [0, ntags) to out (capacity cap, at offset *len).
  * When with_time, the event has a "time" member whose value is a placeholder of
  * BENCH_RFC3339_LEN bytes at *time_off (relative to out) for bench_rfc3339 to fill in.
+ * The tag appears twice (as "tag" and as data.imsi); tag_off[0..1] get the offsets of the
+ * two copies, so bench_patch_tag can give a reused line another subscriber.
  * Returns 0, or -1 if it does not fit in cap. */
 int bench_gen_event(bench_rng *r, unsigned ntypes, unsigned ntags, int with_time, char *out,
-                    size_t cap, size_t *len, size_t *time_off);
+                    size_t cap, size_t *len, size_t *time_off, size_t tag_off[2]);
+/* Overwrite the tag at p (BENCH_TAG_LEN bytes, as written by bench_tag) with subscriber n. */
+void bench_patch_tag(char *p, unsigned n);
 
 /* ---- HTTP/1.1 responses ------------------------------------------------------------- */
 

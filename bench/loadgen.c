@@ -35,6 +35,7 @@ typedef struct body {
   uint32_t nev;
   uint32_t *line_end; /* offset just past line i's '\n' */
   uint32_t *time_off; /* offset of line i's time placeholder (when with_time) */
+  uint32_t *tag_off;  /* offsets of line i's two tag copies (2 per line) */
 } body;
 
 typedef enum conn_state {
@@ -84,6 +85,7 @@ typedef struct loadgen {
   int stopping;
   int64_t spread_base_ns; /* time of event 0 with --time-spread */
   bench_time_cache tcache;
+  bench_rng tag_rng;      /* tags written into reused bodies */
   /* results (responses completed at or after t_measure) */
   uint64_t ok_events, ok_bytes, ok_requests;
   uint64_t all_events;    /* acknowledged events, warm-up included */
@@ -186,15 +188,18 @@ static void make_pool(loadgen *g, conn *c, unsigned idx) {
     bd->text = malloc(cap);
     bd->line_end = malloc(o->batch * sizeof *bd->line_end);
     bd->time_off = malloc(o->batch * sizeof *bd->time_off);
-    if (!bd->text || !bd->line_end || !bd->time_off)
+    bd->tag_off = malloc(2 * (size_t)o->batch * sizeof *bd->tag_off);
+    if (!bd->text || !bd->line_end || !bd->time_off || !bd->tag_off)
       bench_die("loadgen: out of memory for the body pool");
     for (unsigned i = 0; i < o->batch; i++) {
-      size_t toff = 0;
+      size_t toff = 0, tagoff[2];
       if (bench_gen_event(&rng, o->types, o->tags, o->with_time, bd->text, cap, &bd->len,
-                          &toff) != 0)
+                          &toff, tagoff) != 0)
         bench_die("loadgen: event generation overflowed its buffer");
       bd->line_end[i] = (uint32_t)bd->len;
       bd->time_off[i] = (uint32_t)toff;
+      bd->tag_off[2 * i] = (uint32_t)tagoff[0];
+      bd->tag_off[2 * i + 1] = (uint32_t)tagoff[1];
     }
     bd->nev = o->batch;
   }
@@ -237,11 +242,17 @@ static void conn_close(conn *c) {
   c->fd = -1;
 }
 
-/* Fill in the time values of the first c->nev events of c->cur, for events numbered
- * first.. in the run. */
-static void patch_times(loadgen *g, conn *c, uint64_t first) {
-  if (!g->o.with_time) return;
+/* Fill in the time values and fresh tags of the first c->nev events of c->cur, for events
+ * numbered first.. in the run. New tags per use keep every subscriber present even though
+ * the pool is reused (the pool holds fewer events than --tags). */
+static void patch_request(loadgen *g, conn *c, uint64_t first) {
   body *b = c->cur;
+  for (uint32_t i = 0; i < c->nev; i++) {
+    unsigned tag = (unsigned)bench_rng_below(&g->tag_rng, g->o.tags);
+    bench_patch_tag(b->text + b->tag_off[2 * i], tag);
+    bench_patch_tag(b->text + b->tag_off[2 * i + 1], tag);
+  }
+  if (!g->o.with_time) return;
   if (g->o.time_spread > 0) {
     double step = g->o.time_spread * 1e9 / (double)g->o.events;
     for (uint32_t i = 0; i < c->nev; i++)
@@ -269,7 +280,7 @@ static void start_request(loadgen *g, conn *c) {
   c->cur = &c->bodies[c->next_body++ % c->nbodies];
   c->nev = n;
   c->body_len = c->cur->line_end[n - 1];
-  patch_times(g, c, g->issued);
+  patch_request(g, c, g->issued);
   g->issued += n;
   c->hdr_len = (size_t)snprintf(c->hdr, sizeof c->hdr,
                                 "POST /v1/events HTTP/1.1\r\nHost: %s:%d\r\n"
@@ -595,6 +606,7 @@ int main(int argc, char **argv) {
   }
   double avg_event_bytes = (double)pool_bytes / (double)pool_events;
 
+  bench_rng_seed(&g.tag_rng, o->seed * 31337u + 7);
   g.ep = epoll_create1(EPOLL_CLOEXEC);
   if (g.ep < 0) bench_die("loadgen: epoll_create1: %s", strerror(errno));
   if (o->time_spread > 0) g.spread_base_ns = bench_wall_ns() - (int64_t)(o->time_spread * 1e9);
@@ -688,6 +700,7 @@ int main(int argc, char **argv) {
       free(g.conns[i].bodies[b].text);
       free(g.conns[i].bodies[b].line_end);
       free(g.conns[i].bodies[b].time_off);
+      free(g.conns[i].bodies[b].tag_off);
     }
     free(g.conns[i].bodies);
     free(g.conns[i].rbuf);

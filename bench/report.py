@@ -66,9 +66,13 @@ def ingest(runs, extra):
             "errors": r["errors"]["total"],
             "daemon_cpu_pct": 100.0 * r["daemon_cpu_s"] / dur if dur else None,
             "client_cpu_pct": r["client_cpu_pct"],
+            "busiest_thread_cpu_pct": (100.0 * r["daemon_threads_cpu_s"][0] / dur
+                                       if r.get("daemon_threads_cpu_s") and dur else None),
             "rss_start_mib": mib(r["daemon_rss_start_kib"]),
             "rss_max_mib": mib(r["daemon_rss_max_kib"]),
+            "rss_anon_max_mib": mib(r.get("daemon_rss_anon_max_kib")),
             "hwm_mib": mib(r["daemon_hwm_kib"]),
+            "cpu_pressure_pct": r.get("cpu_pressure_pct"),
             "disk_bytes_per_event": r["disk_bytes"] / r["events"] if r["events"] else None,
         })
     keys = [k for k in rows[0] if k != "run"] if rows else []
@@ -77,9 +81,11 @@ def ingest(runs, extra):
             ("req/s", "requests_per_s", 0), ("p50 ms", "p50_ms", 2), ("p90 ms", "p90_ms", 2),
             ("p99 ms", "p99_ms", 2), ("max ms", "max_ms", 2), ("503s", "retries_503", 0),
             ("errors", "errors", 0), ("eventd CPU %", "daemon_cpu_pct", 0),
+            ("busiest eventd thread CPU %", "busiest_thread_cpu_pct", 0),
             ("loadgen CPU %", "client_cpu_pct", 0), ("RSS start MiB", "rss_start_mib", 1),
-            ("RSS max MiB", "rss_max_mib", 1), ("VmHWM MiB", "hwm_mib", 1),
-            ("disk B/event", "disk_bytes_per_event", 0)]
+            ("RSS max MiB", "rss_max_mib", 1), ("anon RSS max MiB", "rss_anon_max_mib", 1), ("VmHWM MiB", "hwm_mib", 1),
+            ("disk B/event", "disk_bytes_per_event", 0),
+            ("CPU pressure %", "cpu_pressure_pct", 0)]
     md = ["| " + " | ".join(c[0] for c in cols) + " |", "|" + "---|" * len(cols)]
     for row in rows + [dict(median, run="**median**")]:
         cells = []
@@ -94,6 +100,10 @@ def ingest(runs, extra):
         md.append(f"Target (sync batch, batch 1000): >= {TARGET_INGEST_EPS:,} events/s — median "
                   f"{eps:,.0f} events/s: **{'met' if ok else 'MISSED'}**.")
         md.append("")
+    md.append("eventd CPU % is of one core (the machine has two); CPU pressure % is the share of "
+              "the run during which some task on the machine waited for a CPU "
+              "(/proc/pressure/cpu): high values mean other work competed with the benchmark.")
+    md.append("")
     errs = sum(row["errors"] for row in rows)
     if errs:
         md.append(f"**{errs} errors** across the runs (see the JSON file for the kinds; "
@@ -103,19 +113,19 @@ def ingest(runs, extra):
 
 
 def idle_rss(runs, extra):
-    md = ["| phase | events stored | VmRSS MiB | VmHWM MiB |", "|---|---|---|---|"]
+    md = ["| phase | events stored | VmRSS MiB | of it anon MiB | VmHWM MiB |", "|---|---|---|---|---|"]
     for r in runs:
         md.append(f"| {r['phase']} | {r['events_stored']:,} | {mib(r['rss_kib']):.1f} | "
-                  f"{mib(r['hwm_kib']):.1f} |")
+                  f"{fmt(mib(r.get('anon_kib')))} | {mib(r['hwm_kib']):.1f} |")
     md.append("")
     fresh = mib(runs[0]["rss_kib"])
     ok = fresh < TARGET_IDLE_RSS_MIB
     md.append(f"Target: idle RSS < {TARGET_IDLE_RSS_MIB:.0f} MiB — fresh idle {fresh:.1f} MiB: "
               f"**{'met' if ok else 'MISSED'}**.")
-    loads = [mib(r["rss_kib"]) for r in runs if r["phase"].startswith("load phase")]
+    loads = [mib(r.get("anon_kib") or r["rss_kib"]) for r in runs if r["phase"].startswith("load phase")]
     if len(loads) >= 2:
         growth = loads[-1] - loads[0]
-        md.append(f"RSS under load, phase 1 -> phase {len(loads)} (input x{len(loads)}): "
+        md.append(f"Anonymous RSS under load, phase 1 -> phase {len(loads)} (input x{len(loads)}): "
                   f"{loads[0]:.1f} -> {loads[-1]:.1f} MiB ({growth:+.1f} MiB): "
                   f"{'bounded (no growth with input)' if growth < 0.1 * loads[0] + 2 else 'GROWS with input'}.")
     for r in runs:
@@ -169,7 +179,9 @@ def query(runs, extra):
                       f"{ld['errors']['total']} errors).")
         md.append(f"eventd started on it in {extra.get('startup_ms')} ms; RSS after open "
                   f"{mib(extra.get('rss_after_open_kib', 0)):.1f} MiB, max during queries "
-                  f"{mib(extra.get('rss_max_kib', 0)):.1f} MiB.")
+                  f"{mib(extra.get('rss_max_kib', 0)):.1f} MiB (anonymous "
+                  f"{mib(extra.get('rss_anon_max_kib', 0)):.1f} MiB, mapped files "
+                  f"{mib(extra.get('rss_file_max_kib', 0)):.1f} MiB).")
         md.append("")
     return runs, median, md
 

@@ -13,7 +13,10 @@
 # EVD_BENCH_CONNECTIONS (16), EVD_BENCH_WARMUP (2 s), EVD_BENCH_QUERY_EVENTS (10000000),
 # EVD_BENCH_QUERY_REQUESTS (200 per scenario and run), EVD_BENCH_TYPES (10),
 # EVD_BENCH_TAGS (100000), EVD_BENCH_DAEMON_ARGS (extra eventd flags),
-# EVD_BENCH_WORK (bench/work), EVD_BENCH_KEEP (1 = keep ingest data dirs).
+# EVD_BENCH_WORK (bench/work), EVD_BENCH_KEEP (1 = keep ingest data dirs),
+# EVD_BENCH_QUIET_PSI (25) and EVD_BENCH_QUIET_WAIT (90 s): before each run, wait up to
+# QUIET_WAIT seconds for the machine's CPU pressure (avg10, /proc/pressure/cpu) to fall
+# under QUIET_PSI %.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -98,14 +101,46 @@ stop_daemon() {
 status_kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$DAEMON_PID/status"; }
 # cpu_ticks — utime + stime of the daemon, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat"; }
+# thread_ticks — "tid:ticks" of each daemon thread (utime + stime), one per line.
+thread_ticks() {
+  local t
+  for t in /proc/"$DAEMON_PID"/task/*; do
+    awk -v tid="${t##*/}" '{ print tid ":" $14 + $15 }' "$t/stat" 2>/dev/null || true
+  done
+}
 CLK_TCK=$(getconf CLK_TCK)
+# wait_quiet — on a shared machine, wait (at most EVD_BENCH_QUIET_WAIT s, default 90) until
+# the CPU pressure of the last 10 s is under EVD_BENCH_QUIET_PSI % (default 25), so that a
+# run does not start in the middle of someone else's build. Prints the avg10 it started at.
+wait_quiet() {
+  local limit=${EVD_BENCH_QUIET_PSI:-25} waited=0 avg
+  while :; do
+    avg=$(awk '$1 == "some" { sub("avg10=", "", $2); print $2 }' /proc/pressure/cpu 2>/dev/null || echo 0)
+    [[ -z $avg ]] && avg=0
+    if awk -v a="$avg" -v l="$limit" 'BEGIN { exit !(a < l) }'; then break; fi
+    if ((waited >= ${EVD_BENCH_QUIET_WAIT:-90})); then
+      log "CPU pressure still ${avg}% after ${waited} s: running anyway"
+      break
+    fi
+    sleep 3
+    waited=$((waited + 3))
+  done
+  echo "$avg"
+}
 
-# start_sampler FILE — write the daemon's VmRSS (KiB) every 0.2 s to FILE.
+# psi_cpu_us — total µs some task waited for a CPU (/proc/pressure/cpu), 0 if unavailable.
+# Its growth during a run, over the run's length, says how much the machine was contended.
+psi_cpu_us() { awk '$1 == "some" { sub("total=", "", $5); print $5; f = 1 } END { if (!f) print 0 }' /proc/pressure/cpu 2>/dev/null || echo 0; }
+
+# start_sampler FILE — every 0.2 s, append "VmRSS RssAnon RssFile" (KiB) of the daemon to
+# FILE. RssFile is mapped file pages (e.g. mmapped segments): the kernel can drop them, so
+# the bound that matters for "RSS bounded by configuration" is RssAnon.
 start_sampler() {
   local f=$1 pid=$DAEMON_PID
   : >"$f"
   ( while kill -0 "$pid" 2>/dev/null; do
-      awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status" 2>/dev/null >>"$f" || true
+      awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 } $1 == "RssFile:" { f = $2 }
+           END { if (r != "") print r, a, f }' "/proc/$pid/status" 2>/dev/null >>"$f" || true
       sleep 0.2
     done ) &
   SAMPLER_PID=$!
@@ -115,7 +150,8 @@ stop_sampler() {
   wait "$SAMPLER_PID" 2>/dev/null || true
   SAMPLER_PID=""
 }
-max_of() { sort -n "$1" | tail -1; }
+# max_of FILE [COLUMN] — the largest value in that column (1 = VmRSS, 2 = RssAnon, 3 = RssFile).
+max_of() { awk -v c="${2:-1}" 'BEGIN { m = 0 } $c + 0 > m { m = $c + 0 } END { print m }' "$1"; }
 
 # machine_json — the machine and build the figures belong to.
 machine_json() {
@@ -167,19 +203,31 @@ ingest_run() {
   local sync=$1 batch=$2 runs=$3 i=$4
   local dir=$WORK/ingest-$sync-$batch-$i
   rm -rf "$dir"
+  local psi_start
+  psi_start=$(wait_quiet)
   start_daemon "$dir" "$sync" "$WORK/eventd-$i.log"
   local rss0 cpu0 cpu1 hwm rssmax out cmd
   rss0=$(status_kib VmRSS)
   start_sampler "$WORK/rss-$i.txt"
   cpu0=$(cpu_ticks)
+  local th0 th1
+  th0=$(thread_ticks | tr '\n' ' ')
+  local psi0 psi1 t_run0 t_run1
+  psi0=$(psi_cpu_us)
+  t_run0=$(date +%s%N)
   cmd=("$LOADGEN" --addr "$ADDR" --connections "$CONNS" --batch "$batch"
        --duration "$DURATION" --warmup "$WARMUP" --types "$TYPES" --tags "$TAGS" --json)
   log "run $i: ${cmd[*]}"
   out=$(timeout $((DURATION + 120)) "${cmd[@]}") || log "run $i: loadgen reported errors"
   cpu1=$(cpu_ticks)
+  psi1=$(psi_cpu_us)
+  t_run1=$(date +%s%N)
+  th1=$(thread_ticks | tr '\n' ' ')
   hwm=$(status_kib VmHWM)
   stop_sampler
   rssmax=$(max_of "$WORK/rss-$i.txt")
+  local anonmax
+  anonmax=$(max_of "$WORK/rss-$i.txt" 2)
   stop_daemon
   local disk
   disk=$(du -sb "$dir" | cut -f1)
@@ -190,8 +238,15 @@ r = json.loads(sys.argv[1])
 r.update(run=int(sys.argv[2]), daemon_rss_start_kib=int(sys.argv[3]), daemon_rss_max_kib=int(sys.argv[4]),
          daemon_hwm_kib=int(sys.argv[5]), daemon_cpu_s=round(int(sys.argv[6]) / int(sys.argv[7]), 2),
          disk_bytes=int(sys.argv[8]), command=sys.argv[9])
+t0 = dict(x.split(":") for x in sys.argv[10].split())
+t1 = dict(x.split(":") for x in sys.argv[11].split())
+tk = int(sys.argv[7])
+r["daemon_rss_anon_max_kib"] = int(sys.argv[12])
+r["cpu_pressure_avg10_at_start"] = float(sys.argv[16])
+r["cpu_pressure_pct"] = round(100.0 * (int(sys.argv[13]) - int(sys.argv[14])) * 1000 / max(1, int(sys.argv[15])), 1)
+r["daemon_threads_cpu_s"] = sorted((round((int(v) - int(t0.get(k, 0))) / tk, 2) for k, v in t1.items()), reverse=True)
 print(json.dumps(r))' "$out" "$i" "$rss0" "$rssmax" "$hwm" "$((cpu1 - cpu0))" "$CLK_TCK" "$disk" \
-    "${cmd[*]}" >>"$runs"
+    "${cmd[*]}" "$th0" "$th1" "$anonmax" "$psi1" "$psi0" "$((t_run1 - t_run0))" "$psi_start" >>"$runs"
 }
 
 # scenario_ingest NAME SYNC BATCH
@@ -212,22 +267,24 @@ scenario_idle_rss() {
   start_daemon "$dir" batch "$WORK/eventd-idle.log"
   sleep 5
   local phase rssmax out events_total=0
-  echo "{\"phase\":\"fresh idle (5 s after start)\",\"rss_kib\":$(status_kib VmRSS),\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":0}" >>"$runs"
+  echo "{\"phase\":\"fresh idle (5 s after start)\",\"rss_kib\":$(status_kib VmRSS),\"anon_kib\":$(status_kib RssAnon),\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":0}" >>"$runs"
   for phase in 1 2 3; do
     start_sampler "$WORK/rss-idle-$phase.txt"
     out=$("$LOADGEN" --addr "$ADDR" --connections "$CONNS" --batch 1000 --duration 10 \
       --types "$TYPES" --tags "$TAGS" --seed "$phase" --json) || log "idle-rss: loadgen reported errors"
     stop_sampler
     rssmax=$(max_of "$WORK/rss-idle-$phase.txt")
+    local anonmax
+    anonmax=$(max_of "$WORK/rss-idle-$phase.txt" 2)
     events_total=$((events_total + $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["events"])' "$out")))
-    echo "{\"phase\":\"load phase $phase (10 s, batch 1000, $CONNS conns)\",\"rss_kib\":$rssmax,\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":$events_total}" >>"$runs"
+    echo "{\"phase\":\"load phase $phase (10 s, batch 1000, $CONNS conns)\",\"rss_kib\":$rssmax,\"anon_kib\":$anonmax,\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":$events_total}" >>"$runs"
   done
   sleep 5
-  echo "{\"phase\":\"idle 5 s after load\",\"rss_kib\":$(status_kib VmRSS),\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":$events_total}" >>"$runs"
+  echo "{\"phase\":\"idle 5 s after load\",\"rss_kib\":$(status_kib VmRSS),\"anon_kib\":$(status_kib RssAnon),\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":$events_total}" >>"$runs"
   stop_daemon
   start_daemon "$dir" batch "$WORK/eventd-idle2.log"
   sleep 5
-  echo "{\"phase\":\"idle 5 s after restart on the stored data\",\"rss_kib\":$(status_kib VmRSS),\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":$events_total,\"startup_ms\":$STARTUP_MS}" >>"$runs"
+  echo "{\"phase\":\"idle 5 s after restart on the stored data\",\"rss_kib\":$(status_kib VmRSS),\"anon_kib\":$(status_kib RssAnon),\"hwm_kib\":$(status_kib VmHWM),\"events_stored\":$events_total,\"startup_ms\":$STARTUP_MS}" >>"$runs"
   stop_daemon
   local disk
   disk=$(du -sb "$dir" | cut -f1)
@@ -266,6 +323,7 @@ scenario_query() {
   start_sampler "$WORK/rss-query.txt"
   local i out cmd
   for i in $(seq 1 "$RUNS"); do
+    wait_quiet >/dev/null
     cmd=("$QUERYBENCH" --addr "$ADDR" --requests "$QUERY_REQUESTS" --types "$mtypes"
          --tags "$mtags" --seed "$i" --json)
     log "run $i: ${cmd[*]}"
@@ -279,56 +337,83 @@ r = json.loads(sys.argv[1]); r.update(run=int(sys.argv[2]), command=sys.argv[3])
   local hwm rssmax disk
   hwm=$(status_kib VmHWM)
   rssmax=$(max_of "$WORK/rss-query.txt")
+  local anonmax filemax
+  anonmax=$(max_of "$WORK/rss-query.txt" 2)
+  filemax=$(max_of "$WORK/rss-query.txt" 3)
   stop_daemon
   disk=$(du -sb "$dir" | cut -f1)
-  report query "$runs" "{\"dataset\":$meta,\"dataset_dir\":\"$dir\",\"disk_bytes\":$disk,\"startup_ms\":$startup,\"rss_after_open_kib\":$rss_open,\"rss_max_kib\":$rssmax,\"hwm_kib\":$hwm}"
+  report query "$runs" "{\"dataset\":$meta,\"dataset_dir\":\"$dir\",\"disk_bytes\":$disk,\"startup_ms\":$startup,\"rss_after_open_kib\":$rss_open,\"rss_max_kib\":$rssmax,\"rss_anon_max_kib\":$anonmax,\"rss_file_max_kib\":$filemax,\"hwm_kib\":$hwm}"
+}
+
+# perf_top N ARGS... — the first N lines of a perf report (no header lines). `head` closes
+# the pipe early; that is not a failure.
+perf_top() {
+  local n=$1
+  shift
+  perf report -i "$WORK/perf.data" --stdio "$@" 2>/dev/null | grep -v '^#' | grep -v '^$' \
+    | head -n "$n" || true
 }
 
 # scenario_profile_ingest — perf profile of eventd under the ingest load (sync=batch).
+# Call graphs are unwound with DWARF (eventd is built without frame pointers), so the
+# inclusive view attributes time to eventd's own functions.
 scenario_profile_ingest() {
   command -v perf >/dev/null || die "profile-ingest needs perf (linux-perf)"
   local dir=$WORK/profile out=$RESULTS/profile-ingest-$STAMP
   rm -rf "$dir"
   start_daemon "$dir" batch "$WORK/eventd-profile.log"
-  "$LOADGEN" --addr "$ADDR" --connections "$CONNS" --batch 1000 --duration $((DURATION + 5)) \
-    --types "$TYPES" --tags "$TAGS" >"$out.loadgen.txt" &
+  local lgcmd=("$LOADGEN" --addr "$ADDR" --connections "$CONNS" --batch 1000
+               --duration $((DURATION + 5)) --types "$TYPES" --tags "$TAGS")
+  "${lgcmd[@]}" >"$WORK/profile-loadgen.txt" &
   local lg=$!
   sleep 3
-  perf record -e cpu-clock -F 499 -g -p "$DAEMON_PID" -o "$WORK/perf.data" -- sleep "$DURATION" \
-    2>"$WORK/perf-record.log" || die "perf record failed: $(cat "$WORK/perf-record.log")"
+  local th0 th1
+  th0=$(thread_ticks | tr '\n' ' ')
+  local pcmd=(perf record -e cpu-clock -F 199 --call-graph dwarf,16384 -p "$DAEMON_PID"
+              -o "$WORK/perf.data" -- sleep "$DURATION")
+  "${pcmd[@]}" 2>"$WORK/perf-record.log" || die "perf record failed: $(cat "$WORK/perf-record.log")"
+  th1=$(thread_ticks | tr '\n' ' ')
   wait "$lg" || log "profile: loadgen reported errors"
   stop_daemon
   rm -rf "$dir"
   {
     echo "# eventd ingest profile ($STAMP)"
     echo
-    echo "perf record -e cpu-clock -F 499 -g -p <eventd> -- sleep $DURATION, while:"
+    echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), build $BUILD"
+    echo "- load: \`${lgcmd[*]}\`"
+    echo "- profile: \`${pcmd[*]}\` (started 3 s into the load)"
     echo
     echo '```'
-    cat "$out.loadgen.txt"
+    cat "$WORK/profile-loadgen.txt"
     echo '```'
     echo
-    echo "## Self time by thread"
+    echo "## CPU seconds per eventd thread during the profile (tid: seconds of $DURATION)"
     echo
     echo '```'
-    perf report -i "$WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
+    python3 -c 'import sys
+t0 = dict(x.split(":") for x in sys.argv[1].split()); t1 = dict(x.split(":") for x in sys.argv[2].split())
+for k, v in sorted(t1.items(), key=lambda kv: -int(kv[1]) + int(t0.get(kv[0], 0))):
+    print(k, round((int(v) - int(t0.get(k, 0))) / int(sys.argv[3]), 2))' "$th0" "$th1" "$CLK_TCK"
     echo '```'
     echo
-    echo "## Top functions (self time, all threads)"
+    echo "## Samples by thread"
     echo
     echo '```'
-    perf report -i "$WORK/perf.data" --no-children --sort comm,dso,symbol --stdio -g none 2>/dev/null \
-      | grep -v '^#' | grep -v '^$' | head -45
+    perf_top 10 --no-children --sort pid -g none
     echo '```'
     echo
-    echo "## Top functions with children (inclusive)"
+    echo "## Top functions (self time) by thread"
     echo
     echo '```'
-    perf report -i "$WORK/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
-      | grep -v '^#' | grep -v '^$' | head -40
+    perf_top 60 --no-children --sort pid,dso,symbol -g none
+    echo '```'
+    echo
+    echo "## Inclusive time (with children), all threads"
+    echo
+    echo '```'
+    perf_top 70 --children --sort symbol -g none
     echo '```'
   } >"$out.md"
-  rm -f "$out.loadgen.txt"
   log "wrote $out.md (perf data: $WORK/perf.data)"
 }
 

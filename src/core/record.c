@@ -112,7 +112,9 @@ int record_decode(const void *payload, size_t len, record_view *rv) {
   rv->severity = p[2];
   unsigned nstr = p[3];
   uint32_t json_off = get_u32(p + 4);
-  if (json_off > len) return -1;
+  /* The header before the JSON is at least 28 bytes; checking it first keeps every
+   * `json_off - off` below from wrapping. */
+  if (json_off < 28 || json_off > len) return -1;
   rv->time_ns = (int64_t)get_u64(p + 8);
   rv->observed_ns = (int64_t)get_u64(p + 16);
   size_t idlen = get_u16(p + 24);

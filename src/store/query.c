@@ -272,9 +272,9 @@ static int hist_grow(qctx *q) {
   return 0;
 }
 
-static void hist_add(qctx *q, int64_t time, uint32_t gid) {
-  if (q->err) return;
-  int64_t b = bucket_of(time, q->interval);
+/* Add n to the cell (bucket b, group gid). */
+static void hist_add_n(qctx *q, int64_t b, uint32_t gid, uint64_t n) {
+  if (q->err || n == 0) return;
   if ((q->ncells + 1) * 2 > q->capcells && hist_grow(q) != 0) {
     q->err = -ENOMEM;
     return;
@@ -283,15 +283,19 @@ static void hist_add(qctx *q, int64_t time, uint32_t gid) {
   size_t mask = q->capcells - 1, j = (size_t)(h >> 17) & mask;
   for (; q->cells[j].used; j = (j + 1) & mask)
     if (q->cells[j].bucket == b && q->cells[j].gid == gid) {
-      q->cells[j].count++;
+      q->cells[j].count += n;
       return;
     }
   if (q->ncells >= HIST_MAX_CELLS) {
     q->err = -E2BIG;
     return;
   }
-  q->cells[j] = (hcell){b, gid, 1, 1};
+  q->cells[j] = (hcell){b, gid, 1, n};
   q->ncells++;
+}
+
+static void hist_add(qctx *q, int64_t time, uint32_t gid) {
+  hist_add_n(q, bucket_of(time, q->interval), gid, 1);
 }
 
 typedef struct grp_fill {
@@ -485,6 +489,29 @@ static void topk_bytime(qctx *q, const segview *v, uint32_t segi) {
   }
 }
 
+/* Ungrouped histogram of a sealed segment without list filters: count each bucket with two
+ * binary searches in BY_TIME instead of visiting the records. Returns 1 when done, 0 when
+ * the segment has too many buckets for this to pay (the caller then walks the records). */
+static int hist_bytime(qctx *q, const segview *v) {
+  int64_t lo = v->meta.min_time > q->f->since_ns ? v->meta.min_time : q->f->since_ns;
+  int64_t hi = v->meta.max_time < q->f->until_ns - 1 ? v->meta.max_time : q->f->until_ns - 1;
+  if (lo > hi) return 1;
+  int64_t b0 = bucket_of(lo, q->interval), b1 = bucket_of(hi, q->interval);
+  if ((uint64_t)(b1 - b0) >= v->n / 32) return 0;
+  uint32_t gid = 0;
+  for (int64_t b = b0; b <= b1 && !q->err; b++) {
+    int64_t start, endx; /* [start, endx) */
+    if (__builtin_mul_overflow(b, q->interval, &start) || start < lo) start = lo;
+    uint32_t a = bytime_lower(v, start), z;
+    if (__builtin_mul_overflow(b + 1, q->interval, &endx) || endx > hi)
+      z = hi == INT64_MAX ? v->n : bytime_lower(v, hi + 1); /* up to hi, inclusive */
+    else
+      z = bytime_lower(v, endx);
+    hist_add_n(q, b, gid, z - a);
+  }
+  return 1;
+}
+
 /* Evaluate segment v (index segi of the snapshot) from ordinal `from`. With collect != 0,
  * survivors are appended to q->cands until max of them; *resume is set to the ordinal to go
  * on from (v->n when the segment is done). Returns 0 or -errno. */
@@ -544,6 +571,9 @@ static int eval_seg(qctx *q, const segview *v, uint32_t segi, uint32_t from, int
       topk_bytime(q, v, segi);
       return q->err;
     }
+    if (q->mode == QM_HIST && q->by == STORE_GROUP_NONE && !collect && v->bytime && from == 0 &&
+        no_sev && hist_bytime(q, v))
+      return q->err;
     for (uint32_t o = from; o < v->n; o++) {
       if (!passes(q, v, o)) continue;
       if (take(q, v, segi, o, collect, max)) {

@@ -293,8 +293,17 @@ static int open_last(store *s, uint64_t base, char *err, size_t errlen) {
     }
     fd = -1;
   } else if (base == s->next_seq || (s->nsegs == 0 && base > s->next_seq)) {
-    /* Empty and in place: it stays the active segment. */
+    /* Empty and in place: it stays the active segment, with a fresh header (its age counts
+     * from now, and a damaged header is repaired). */
     s->next_seq = base;
+    m->meta.created_ns = store_now_ns();
+    rc = journal_reinit(fd, base, m->meta.created_ns);
+    if (rc != 0) {
+      snprintf(err, errlen, "cannot reset empty segment %s/%s: %s", s->dir, name, strerror(-rc));
+      memidx_free(m);
+      close(fd);
+      return -1;
+    }
     seg *g = seg_new_active(base, fd, m);
     if (!g || push_seg(s, g) != 0) {
       snprintf(err, errlen, "out of memory");

@@ -64,7 +64,9 @@ typedef struct store_batch store_batch;
 /* An empty batch (NULL when out of memory). Owned by the caller until store_append. */
 store_batch *store_batch_new(void);
 void store_batch_free(store_batch *b);
-/* Copy one record payload (record_encode output) into the batch. Returns 0 or -1 (OOM). */
+/* Copy one record payload (record_encode output) into the batch. Returns 0, or -1 when out
+ * of memory, when the payload does not decode (record_decode) or lacks the id placeholder of
+ * record_encode, when it is over 16 MiB, or when the batch would pass 1 GiB. */
 int store_batch_add(store_batch *b, const void *payload, size_t len);
 size_t store_batch_count(const store_batch *b);
 size_t store_batch_bytes(const store_batch *b);

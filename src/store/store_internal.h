@@ -98,7 +98,6 @@ static inline void st_u64(void *p, uint64_t v) { memcpy(p, &v, 8); }
  * record_decode (core/record.c) compute json_off - 26 with unsigned wrap-around and read past
  * the payload. Every payload the store decodes goes through here. */
 static inline int store_record_decode(const void *payload, size_t len, record_view *rv) {
-  if (len < 28 || ld_u32((const unsigned char *)payload + 4) < 28) return -1;
   return record_decode(payload, len, rv);
 }
 

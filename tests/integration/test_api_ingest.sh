@@ -142,4 +142,41 @@ assert_contains "$out" '"count":20' "20 events over one connection"
 
 evd_stop
 assert_eq "$EVD_EXIT" 0 "exit status after SIGTERM"
+
+evd_step "503 + Retry-After when the store queue is full; nothing of a refused request is stored"
+evd_start --sync always --set store.queue_max_bytes=4KiB
+python3 -c 'print("\n".join("{\"type\":\"q\",\"message\":\"%s\"}" % ("q"*300) for _ in range(30)))' >"$EVD_TMP/q.ndjson"
+saw503=0
+ok=0
+for round in 1 2 3 4 5; do
+  pids=()
+  # Small requests parse in microseconds while each commit waits for its own fdatasync
+  # (sync: always), so concurrent ones find the queue occupied.
+  for i in $(seq 1 20); do
+    curl -sS -D "$EVD_TMP/h.$i" -o "$EVD_TMP/b.$i" -w '%{http_code}' -H 'Expect:' \
+      -H 'Content-Type: application/x-ndjson' --data-binary @"$EVD_TMP/q.ndjson" \
+      "$EVD_URL/v1/events" >"$EVD_TMP/c.$i" &
+    pids+=($!)
+  done
+  wait "${pids[@]}" # not a bare `wait`: the daemon is a background job of this shell too
+  for i in $(seq 1 20); do
+    code=$(cat "$EVD_TMP/c.$i")
+    if [[ $code == 503 ]]; then
+      saw503=1
+      assert_contains "$(tr -d '\r' <"$EVD_TMP/h.$i")" "Retry-After: 1" "503 has Retry-After"
+      assert_eq "$(evd_json 'd["error"]' "$(cat "$EVD_TMP/b.$i")")" "store queue is full" "503 body"
+    else
+      assert_eq "$code" 200 "a request that was not refused"
+      ok=$((ok + 1))
+    fi
+  done
+  ((saw503)) && break
+done
+((saw503)) || evd_fail "could not fill a 4 KiB store queue with 20 concurrent requests"
+evd_req GET '/v1/events/count?type=q'
+assert_eq "$(evd_json 'd["count"]')" "$((ok * 30))" "only acknowledged requests are stored"
+assert_ne "$(evd_curl /metrics | awk '$1 == "eventd_events_rejected_total{reason=\"overloaded\"}" {print $2}')" 0 \
+  "rejected{overloaded} counted"
+evd_stop
+assert_eq "$EVD_EXIT" 0 "exit status"
 evd_pass

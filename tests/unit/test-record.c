@@ -121,3 +121,26 @@ TEST_IMPL(record_decode_refuses_every_truncation_and_bad_version) {
   buf_free(&b);
   return 0;
 }
+
+TEST_IMPL(record_decode_refuses_json_offset_inside_the_header) {
+  event ev;
+  evd_label labels[2];
+  fill_event(&ev, labels);
+  buf b = BUF_INIT;
+  ASSERT_EQ_INT(record_encode(&ev, &b), 0);
+  record_view rv;
+  /* A json_off pointing into the fixed header used to wrap the bounds arithmetic and read
+   * past the payload; the payload is copied to an exact-size allocation so ASan sees it. */
+  for (uint32_t off = 0; off < 40; off++) {
+    for (size_t len = 28; len < 80; len++) {
+      char *copy = malloc(len);
+      memcpy(copy, b.data, len);
+      copy[4] = (char)off;
+      copy[5] = copy[6] = copy[7] = 0;
+      ASSERT_EQ_INT(record_decode(copy, len, &rv), -1);
+      free(copy);
+    }
+  }
+  buf_free(&b);
+  return 0;
+}

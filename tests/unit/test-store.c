@@ -271,14 +271,18 @@ TEST_IMPL(store_sync_none_acks_and_survives_reopen) {
   store_options o;
   topts(&o, dir);
   o.sync = STORE_SYNC_NONE;
-  o.sync_interval_ns = 20000000; /* 20 ms */
+  o.sync_interval_ns = 2000000000LL; /* 2 s */
   store *s = topen(&o);
   tev e = {.time_ns = NOW_NS, .type = "n"};
   for (int i = 0; i < 20; i++) tappend_ok(s, &e, 1);
   store_stats st;
-  usleep(200000);
   store_get_stats(s, &st);
-  ASSERT(st.fsyncs >= 1 && st.fsyncs < 20); /* periodic, not per batch */
+  ASSERT_EQ_U64(st.fsyncs, 0); /* acknowledged before any fsync */
+  for (int i = 0; i < 400 && st.fsyncs == 0; i++) {
+    usleep(10000);
+    store_get_stats(s, &st);
+  }
+  ASSERT_EQ_U64(st.fsyncs, 1); /* then one periodic fsync for all of them */
   store_close(s);
   s = topen(&o);
   ASSERT_EQ_INT(count_all(s), 20);
@@ -774,7 +778,9 @@ TEST_IMPL(store_segment_rolls_by_age) {
   tev e = {.time_ns = NOW_NS, .type = "age"};
   tappend_ok(s, &e, 1);
   /* The writer checks the age at least once a second, even with nothing to write. */
-  for (int i = 0; i < 300 && tcount_files(dir, ".idx") < 1; i++) usleep(10000);
+  /* (The roll writes the index, then creates the next segment: wait for both.) */
+  for (int i = 0; i < 300 && (tcount_files(dir, ".idx") < 1 || tcount_files(dir, ".seg") < 2); i++)
+    usleep(10000);
   ASSERT_EQ_INT(tcount_files(dir, ".idx"), 1);
   ASSERT_EQ_INT(tcount_files(dir, ".seg"), 2);
   /* An empty active segment does not roll, however old. */
@@ -783,6 +789,64 @@ TEST_IMPL(store_segment_rolls_by_age) {
   ASSERT_EQ_U64(tappend_ok(s, &e, 1), 2);
   ASSERT_EQ_INT(count_all(s), 2);
   check_store(s);
+  store_close(s);
+  test_rmdir_r(dir);
+  free(dir);
+  return 0;
+}
+
+TEST_IMPL(store_write_eio_fails_batch_and_store) {
+  char *dir = test_tmpdir();
+  store_options o;
+  topts(&o, dir);
+  store *s = topen(&o);
+  tev e = {.time_ns = NOW_NS, .type = "w", .msg = "some bytes to cut in the middle"};
+  tappend_ok(s, &e, 1);
+  char *segname = tnth_file(dir, ".seg", 0), *path = tpath(dir, segname);
+  uint64_t size = tfile_size(path);
+  store__inject_write_error(s, EIO, 1);
+  ASSERT_EQ_INT(tappend(s, &e, 1, NULL), -EIO);
+  ASSERT_EQ_U64(tfile_size(path), size); /* no partial record left */
+  ASSERT_EQ_INT(tappend(s, &e, 1, NULL), -EIO); /* refused from now on */
+  store_stats st;
+  store_get_stats(s, &st);
+  ASSERT_EQ_INT(st.failed, 1);
+  store_close(s);
+  s = topen(&o);
+  ASSERT_EQ_INT(count_all(s), 1);
+  ASSERT_EQ_U64(tappend_ok(s, &e, 1), 2); /* a restart recovers */
+  store_close(s);
+  free(segname);
+  free(path);
+  test_rmdir_r(dir);
+  free(dir);
+  return 0;
+}
+
+static int count_cells(void *arg, int64_t b, const char *g, size_t gn, uint64_t n) {
+  (*(uint64_t *)arg)++;
+  return 0;
+}
+
+TEST_IMPL(store_histogram_refuses_more_than_100000_cells) {
+  char *dir = test_tmpdir();
+  store_options o;
+  topts(&o, dir);
+  store *s = topen(&o);
+  static tev evs[1000];
+  for (int i = 0; i < 100001; i += 1000) {
+    int k = 100001 - i < 1000 ? 100001 - i : 1000;
+    for (int j = 0; j < k; j++) evs[j] = (tev){.time_ns = NOW_NS + i + j, .type = "h"};
+    tappend_ok(s, evs, (size_t)k);
+  }
+  store_filter f;
+  store_filter_init(&f);
+  uint64_t cells = 0;
+  ASSERT_EQ_INT(store_histogram(s, &f, 1, STORE_GROUP_NONE, count_cells, &cells), -E2BIG);
+  ASSERT_EQ_U64(cells, 0);
+  f.since_ns = NOW_NS + 1; /* one cell fewer: fits */
+  ASSERT_EQ_INT(store_histogram(s, &f, 1, STORE_GROUP_NONE, count_cells, &cells), 0);
+  ASSERT_EQ_U64(cells, 100000);
   store_close(s);
   test_rmdir_r(dir);
   free(dir);
