@@ -182,6 +182,7 @@ print(json.dumps({
     "disk_free_gib": round(du.free / 2**30, 1), "disk_total_gib": round(du.total / 2**30, 1),
     "commit": commit + ("+%s-modified" % dirty if dirty != "0" else ""),
     "build_dir": build, "build_type": btype,
+    "eventd_built": __import__("time").strftime("%Y-%m-%d %H:%M:%S UTC", __import__("time").gmtime(os.path.getmtime(os.path.join(build, "eventd")))),
     "loadavg": open("/proc/loadavg").read().split()[:3],
 }))
 EOF

@@ -266,6 +266,7 @@ typedef struct seg {
   idxfile idx; /* sealed */
   int sealed;
   uint64_t seg_bytes, idx_bytes;
+  uint64_t cache_dropped_to; /* writer only: page cache of [0, this) was dropped (writer.c) */
 } seg;
 
 /* A read view of one segment. For an in-memory segment valid only under s->lock (read). */
