@@ -62,7 +62,7 @@ start_daemon() {
   mkdir -p "$dir"
   local t0
   t0=$(date +%s%N)
-  "$EVENTD" --data-dir "$dir" --http 127.0.0.1:0 --sync "$sync" --log-level warn \
+  "$EVENTD" --data-dir "$dir" --http 127.0.0.1:0 --grpc off --sync "$sync" --log-level warn \
     "${DAEMON_ARGS[@]}" 2>"$logf" &
   DAEMON_PID=$!
   local line=""
@@ -256,7 +256,7 @@ scenario_ingest() {
   : >"$runs"
   log "$name: $RUNS runs of ${DURATION} s, sync=$sync, batch $batch, $CONNS connections"
   for i in $(seq 1 "$RUNS"); do ingest_run "$sync" "$batch" "$runs" "$i"; done
-  report "$name" "$runs" "{\"sync\":\"$sync\",\"batch\":$batch,\"connections\":$CONNS,\"duration_s\":$DURATION,\"warmup_s\":$WARMUP,\"daemon\":\"$EVENTD --data-dir DIR --http 127.0.0.1:0 --sync $sync --log-level warn ${DAEMON_ARGS[*]}\"}"
+  report "$name" "$runs" "{\"sync\":\"$sync\",\"batch\":$batch,\"connections\":$CONNS,\"duration_s\":$DURATION,\"warmup_s\":$WARMUP,\"daemon\":\"$EVENTD --data-dir DIR --http 127.0.0.1:0 --grpc off --sync $sync --log-level warn ${DAEMON_ARGS[*]}\"}"
 }
 
 # scenario_idle_rss — RSS of a fresh idle daemon, under three 10 s load phases, idle after

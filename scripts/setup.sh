@@ -8,6 +8,8 @@ PKGS=(
   build-essential cmake pkg-config clang llvm libclang-rt-14-dev
   libevent-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev zlib1g-dev
   curl python3 procps iproute2
+  libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler python3-grpcio python3-grpc-tools
+  nghttp2-client
 )
 
 missing=()

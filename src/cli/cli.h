@@ -10,7 +10,8 @@
  *   filters.c    the query filter options shared by query/count/histogram/tail
  *   cmd_send.c   send
  *   cmd_query.c  query, count, histogram, get, health
- *   cmd_tail.c   tail */
+ *   cmd_tail.c   tail
+ *   cmd_schema.c schema check, validate (the event-type registry) */
 #ifndef EVD_CLI_H
 #define EVD_CLI_H
 
@@ -116,5 +117,7 @@ extern const cli_command cli_cmd_histogram;
 extern const cli_command cli_cmd_get;
 extern const cli_command cli_cmd_health;
 extern const cli_command cli_cmd_tail;
+extern const cli_command cli_cmd_schema;
+extern const cli_command cli_cmd_validate;
 
 #endif

@@ -11,7 +11,8 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_send,  &cli_cmd_query,  &cli_cmd_count, &cli_cmd_histogram,
-    &cli_cmd_get,   &cli_cmd_tail,   &cli_cmd_health,
+    &cli_cmd_get,   &cli_cmd_tail,   &cli_cmd_health, &cli_cmd_schema,
+    &cli_cmd_validate,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -53,6 +54,8 @@ static const char global_help_tail[] =
     "    eventctl count --stream sessiond --severity ERROR --since -1d\n"
     "    eventctl tail --key 'sessiond.#'\n"
     "    eventctl --url http://events.internal:8910 health\n"
+    "    eventctl schema check examples/registry/eventd.yml\n"
+    "    eventctl validate --type attach_success --data '{\"imsi\":\"IMSI001010000000001\"}'\n"
     "\n" CLI_EXIT_STATUS_HELP;
 
 static void print_global_help(FILE *out) {
@@ -214,7 +217,7 @@ int main(int argc, char **argv) {
   }
   if (optind >= argc) {
     fputs("usage: eventctl [--url URL] [--timeout SEC] [--retries N] COMMAND [ARGS...]\n"
-          "Commands: send query count histogram get tail health help. "
+          "Commands: send query count histogram get tail health schema validate help. "
           "Try 'eventctl --help'.\n",
           stderr);
     return CLI_EXIT_USAGE;

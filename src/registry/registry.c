@@ -635,6 +635,29 @@ static void registry_free(registry *r) {
   free(r);
 }
 
+/* Append the configuration's per-stream policies for streams the file does not name. */
+static int add_option_streams(loadctx *l, const registry_options *opts) {
+  registry *r = l->r;
+  stream_policy *sp = arena_calloc(&r->a, (r->nstreams + opts->nstream_policies) * sizeof *sp);
+  if (!sp) return lerr(l, r->path, 0, "out of memory");
+  if (r->nstreams) memcpy(sp, r->streams, r->nstreams * sizeof *sp);
+  size_t n = r->nstreams;
+  for (size_t i = 0; i < opts->nstream_policies; i++) {
+    const char *name = opts->stream_policies[i].stream;
+    size_t len = strlen(name);
+    int named = 0;
+    for (size_t j = 0; j < r->nstreams && !named; j++)
+      named = sp[j].len == len && memcmp(sp[j].stream, name, len) == 0;
+    if (named) continue;
+    char *copy = arena_strndup(&r->a, name, len);
+    if (!copy) return lerr(l, r->path, 0, "out of memory");
+    sp[n++] = (stream_policy){copy, len, opts->stream_policies[i].policy};
+  }
+  r->streams = sp;
+  r->nstreams = n;
+  return 0;
+}
+
 registry *registry_load(const char *path, const registry_options *opts, char *err, size_t errlen) {
   if (errlen) err[0] = '\0';
   registry *r = calloc(1, sizeof *r);
@@ -654,6 +677,7 @@ registry *registry_load(const char *path, const registry_options *opts, char *er
   else if (stat(path, &st) != 0) rc = lerr(&l, path, 0, "%s", strerror(errno));
   else if (S_ISDIR(st.st_mode)) rc = load_directory(&l, path);
   else rc = load_registry_file(&l, path, opts);
+  if (rc == 0 && opts && opts->nstream_policies) rc = add_option_streams(&l, opts);
   if (rc == 0) rc = finish(&l);
   for (size_t i = 0; i < l.ndirs; i++) free(l.dirs[i]);
   free(l.dirs);
@@ -742,10 +766,27 @@ static int closed_has(const registry_type *t, const char *k, uint32_t len) {
 registry_verdict registry_check(const registry *r, const char *stream, size_t stream_len, const char *type,
                                 size_t type_len, const json_value *data, const registry_type **type_out,
                                 evd_field_error *err) {
+  return registry_check_ex(r, stream, stream_len, type, type_len, data, type_out, err, 0);
+}
+
+registry_policy registry_default_policy(const registry *r) { return r->policy; }
+
+size_t registry_stream_policy_count(const registry *r) { return r->nstreams; }
+
+const char *registry_stream_policy_at(const registry *r, size_t i, registry_policy *policy) {
+  if (i >= r->nstreams) return NULL;
+  if (policy) *policy = r->streams[i].policy;
+  return r->streams[i].stream;
+}
+
+registry_verdict registry_check_ex(const registry *r, const char *stream, size_t stream_len, const char *type,
+                                   size_t type_len, const json_value *data, const registry_type **type_out,
+                                   evd_field_error *err, int flags) {
+  const int count = !(flags & REGISTRY_CHECK_NO_COUNT);
   const registry_type *t = registry_lookup(r, type, type_len);
   if (type_out) *type_out = t;
   if (!t) {
-    atomic_fetch_add_explicit(&((registry *)r)->unknown_seen, 1, memory_order_relaxed);
+    if (count) atomic_fetch_add_explicit(&((registry *)r)->unknown_seen, 1, memory_order_relaxed);
     switch (registry_policy_for(r, stream, stream_len)) {
       case REGISTRY_ACCEPT: return REGISTRY_UNKNOWN_ACCEPTED;
       case REGISTRY_ACCEPT_AND_FLAG: return REGISTRY_UNKNOWN_FLAGGED;
@@ -756,7 +797,12 @@ registry_verdict registry_check(const registry *r, const char *stream, size_t st
              (int)(type_len > 128 ? 128 : type_len), type);
     return REGISTRY_UNKNOWN_REJECTED;
   }
-  atomic_fetch_add_explicit(&t->counters->seen, 1, memory_order_relaxed);
+  return registry_check_type(t, data, err, flags);
+}
+
+registry_verdict registry_check_type(const registry_type *t, const json_value *data, evd_field_error *err, int flags) {
+  const int count = !(flags & REGISTRY_CHECK_NO_COUNT);
+  if (count) atomic_fetch_add_explicit(&t->counters->seen, 1, memory_order_relaxed);
   schema_validate_opts o = {1, 0, t->additional_properties == 1, 0};
   size_t nerr = schema_validate(t->schema, data, "data", &o, err);
   if (nerr == 0 && t->closed_mask && data && data->type == JSON_OBJECT) {
@@ -770,7 +816,7 @@ registry_verdict registry_check(const registry *r, const char *stream, size_t st
       }
   }
   if (nerr) {
-    atomic_fetch_add_explicit(&t->counters->invalid, 1, memory_order_relaxed);
+    if (count) atomic_fetch_add_explicit(&t->counters->invalid, 1, memory_order_relaxed);
     return REGISTRY_INVALID;
   }
   return REGISTRY_VALID;

@@ -81,10 +81,21 @@ typedef struct registry_type {
 
 typedef struct registry registry;
 
+/* A stream's policy for unregistered types, from the daemon's configuration. */
+typedef struct registry_stream_option {
+  const char *stream;
+  registry_policy policy;
+} registry_stream_option;
+
 typedef struct registry_options {
   const char *const *spec_dirs;  /* searched after the file's own spec_dirs (may be NULL) */
   size_t nspec_dirs;
   registry_policy default_policy; /* when the file sets no `unregistered` (directory mode too) */
+  /* Per-stream policies for the streams the file's `streams:` does not name (may be NULL).
+   * Precedence: the file's stream entry, then these, then the file's `unregistered`, then
+   * default_policy. */
+  const registry_stream_option *stream_policies;
+  size_t nstream_policies;
 } registry_options;
 
 /* Load a registry from path: an eventd.yml-compatible file, or a directory of spec files.
@@ -122,6 +133,27 @@ registry_policy registry_policy_for(const registry *r, const char *stream, size_
 registry_verdict registry_check(const registry *r, const char *stream, size_t stream_len, const char *type,
                                 size_t type_len, const json_value *data, const registry_type **type_out,
                                 evd_field_error *err);
+
+/* registry_check with flags: REGISTRY_CHECK_NO_COUNT leaves the counters alone (a dry run,
+ * e.g. POST /v1/registry/validate). registry_check(...) is registry_check_ex(..., 0). */
+#define REGISTRY_CHECK_NO_COUNT 1
+registry_verdict registry_check_ex(const registry *r, const char *stream, size_t stream_len, const char *type,
+                                   size_t type_len, const json_value *data, const registry_type **type_out,
+                                   evd_field_error *err, int flags);
+
+/* The check of a registered type (from registry_lookup on r, while r is referenced): what
+ * registry_check_ex does after its lookup — validate data (NULL: like {}) and count. Returns
+ * REGISTRY_VALID or REGISTRY_INVALID (with *err). For callers that looked the type up
+ * already (the stream only matters for unregistered types). */
+registry_verdict registry_check_type(const registry_type *t, const json_value *data, evd_field_error *err, int flags);
+
+/* The policy for unregistered types on streams not listed below (the file's `unregistered`,
+ * else registry_options.default_policy). */
+registry_policy registry_default_policy(const registry *r);
+/* Streams with their own policy: i in [0, registry_stream_policy_count); returns the stream
+ * name (NUL-terminated) and sets *policy. */
+size_t registry_stream_policy_count(const registry *r);
+const char *registry_stream_policy_at(const registry *r, size_t i, registry_policy *policy);
 
 /* Counters. */
 uint64_t registry_type_seen(const registry_type *t);

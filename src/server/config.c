@@ -14,11 +14,13 @@
 #include <yaml.h>
 
 #include "core/timeutil.h"
+#include "registry/registry.h"
 #include "server/log.h"
 
 typedef enum setting_kind {
   K_STRING,   /* char *, non-empty */
   K_LISTEN,   /* char *, HOST:PORT */
+  K_LISTEN_OFF, /* char *, HOST:PORT or "off" */
   K_SIZE,     /* uint64_t bytes */
   K_SIZE_T,   /* size_t bytes */
   K_COUNT,    /* uint64_t plain integer */
@@ -26,7 +28,11 @@ typedef enum setting_kind {
   K_INT,      /* int plain integer */
   K_DURATION, /* int64_t ns */
   K_SYNC,     /* store_sync */
-  K_LOGLEVEL  /* int LOG_* */
+  K_LOGLEVEL, /* int LOG_* */
+  K_OPT_PATH, /* char *, NULL when unset ("" unsets) */
+  K_DIRLIST,  /* registry.spec_dirs: char ** + count; a YAML list or "a,b" */
+  K_POLICY,   /* int registry_policy */
+  K_STREAMS   /* registry.streams: evd_stream_policy * + count; a YAML mapping or "s=p,..." */
 } setting_kind;
 
 typedef struct setting {
@@ -89,6 +95,18 @@ static const setting SETTINGS[] = {
      "a page stops early (with next) past this size"},
     {"query.histogram_max_buckets", K_COUNT, OFF(histogram_max_buckets), 1, 100000,
      "most time buckets one histogram may have"},
+    {"grpc.listen", K_LISTEN_OFF, OFF(grpc_listen), 0, 0,
+     "HOST:PORT of the gRPC server (h2c), or off"},
+    {"grpc.max_message_bytes", K_SIZE, OFF(grpc_max_message_bytes), 1024, 1 * GiB,
+     "largest gRPC request message"},
+    {"registry.file", K_OPT_PATH, OFF(registry_file), 0, 0,
+     "event-type registry (eventd.yml-compatible file or spec directory); \"\" = none"},
+    {"registry.spec_dirs", K_DIRLIST, OFF(registry_spec_dirs), 0, 0,
+     "more directories to look for spec files in"},
+    {"registry.unregistered", K_POLICY, OFF(registry_unregistered), 0, 0,
+     "reject | accept | accept-and-flag: events of unregistered types"},
+    {"registry.streams", K_STREAMS, OFF(registry_streams), 0, 0,
+     "per-stream unregistered policy: {STREAM: POLICY}"},
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -96,6 +114,8 @@ void config_init(evd_config *c) {
   memset(c, 0, sizeof *c);
   c->data_dir = strdup(EVD_DEFAULT_DATA_DIR);
   c->http_listen = strdup(EVD_DEFAULT_HTTP);
+  c->grpc_listen = strdup(EVD_DEFAULT_GRPC);
+  c->grpc_max_message_bytes = 4 * 1024 * 1024;
   c->http_idle_timeout_ns = 60 * NS_PER_SEC;
   c->http_max_header_bytes = 64 * 1024;
   c->sync = STORE_SYNC_BATCH;
@@ -115,13 +135,64 @@ void config_init(evd_config *c) {
   c->query_max_response_bytes = 64ull * 1024 * 1024;
   c->histogram_max_buckets = 10000;
   c->shutdown_timeout_ns = 10 * NS_PER_SEC;
+  c->registry_unregistered = REGISTRY_REJECT;
+}
+
+static void free_dirlist(evd_config *c) {
+  for (size_t i = 0; i < c->registry_nspec_dirs; i++) free(c->registry_spec_dirs[i]);
+  free(c->registry_spec_dirs);
+  c->registry_spec_dirs = NULL;
+  c->registry_nspec_dirs = 0;
+}
+
+static void free_streams(evd_config *c) {
+  for (size_t i = 0; i < c->registry_nstreams; i++) free(c->registry_streams[i].stream);
+  free(c->registry_streams);
+  c->registry_streams = NULL;
+  c->registry_nstreams = 0;
 }
 
 void config_free(evd_config *c) {
   free(c->data_dir);
   free(c->http_listen);
-  c->data_dir = c->http_listen = NULL;
+  free(c->registry_file);
+  free(c->grpc_listen);
+  c->data_dir = c->http_listen = c->registry_file = c->grpc_listen = NULL;
+  free_dirlist(c);
+  free_streams(c);
 }
+
+/* Append a copy of dir[0..n) to registry.spec_dirs. Returns 0 or -1 (out of memory). */
+static int dirlist_add(evd_config *c, const char *dir, size_t n) {
+  char **d = realloc(c->registry_spec_dirs, (c->registry_nspec_dirs + 1) * sizeof *d);
+  if (!d) return -1;
+  c->registry_spec_dirs = d;
+  char *copy = strndup(dir, n);
+  if (!copy) return -1;
+  d[c->registry_nspec_dirs++] = copy;
+  return 0;
+}
+
+/* Set the policy of one stream in registry.streams (replacing an earlier entry). Returns 0
+ * or -1 (out of memory). */
+static int streams_set(evd_config *c, const char *stream, size_t n, int policy) {
+  for (size_t i = 0; i < c->registry_nstreams; i++)
+    if (strlen(c->registry_streams[i].stream) == n && memcmp(c->registry_streams[i].stream, stream, n) == 0) {
+      c->registry_streams[i].policy = policy;
+      return 0;
+    }
+  evd_stream_policy *sp = realloc(c->registry_streams, (c->registry_nstreams + 1) * sizeof *sp);
+  if (!sp) return -1;
+  c->registry_streams = sp;
+  char *copy = strndup(stream, n);
+  if (!copy) return -1;
+  sp[c->registry_nstreams++] = (evd_stream_policy){copy, policy};
+  return 0;
+}
+
+/* registry.streams from its text form "STREAM=POLICY,STREAM=POLICY" (':' also separates);
+ * replaces the whole map. Returns 0 or -1 with err. */
+static int parse_streams(evd_config *c, const char *name, const char *value, char *err, size_t errlen);
 
 const char *config_setting_name(size_t i) { return i < NSETTINGS ? SETTINGS[i].name : NULL; }
 
@@ -262,7 +333,12 @@ static const char *kind_hint(setting_kind k) {
     case K_SYNC: return "always, batch or none";
     case K_LOGLEVEL: return "error, warn, info or debug";
     case K_LISTEN: return "HOST:PORT, e.g. 127.0.0.1:8910 or [::1]:8910";
+    case K_LISTEN_OFF: return "HOST:PORT, e.g. 127.0.0.1:50075 or [::1]:50075, or off";
     case K_STRING: return "a non-empty string";
+    case K_OPT_PATH: return "a path, or \"\" for none";
+    case K_DIRLIST: return "a list of directories";
+    case K_POLICY: return "reject, accept or accept-and-flag";
+    case K_STREAMS: return "a mapping of stream names to reject, accept or accept-and-flag";
   }
   return "?";
 }
@@ -283,16 +359,52 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
     set_err(err, errlen, "unknown setting '%s'", name);
     return -1;
   }
-  if (!value || !*value) {
+  if (!value) value = "";
+  char *base = (char *)c + st->offset;
+  switch (st->kind) {
+    case K_OPT_PATH: {
+      char *copy = NULL;
+      if (*value && !(copy = strdup(value))) {
+        set_err(err, errlen, "%s: out of memory", name);
+        return -1;
+      }
+      char **slot = (char **)base;
+      free(*slot);
+      *slot = copy;
+      return 0;
+    }
+    case K_DIRLIST: {
+      free_dirlist(c);
+      for (const char *p = value; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 0) {
+          set_err(err, errlen, "%s: empty directory name in '%s'", name, value);
+          return -1;
+        }
+        if (dirlist_add(c, p, n) != 0) {
+          set_err(err, errlen, "%s: out of memory", name);
+          return -1;
+        }
+        p += n + (comma ? 1 : 0);
+      }
+      return 0;
+    }
+    case K_STREAMS: return parse_streams(c, name, value, err, errlen);
+    default: break;
+  }
+  if (!*value) {
     set_err(err, errlen, "%s: missing value (expected %s)", name, kind_hint(st->kind));
     return -1;
   }
-  char *base = (char *)c + st->offset;
   uint64_t v = 0;
   switch (st->kind) {
     case K_STRING:
-    case K_LISTEN: {
-      if (st->kind == K_LISTEN) {
+    case K_LISTEN:
+    case K_LISTEN_OFF: {
+      if (st->kind == K_LISTEN_OFF && strcmp(value, "off") == 0) {
+        /* fine */
+      } else if (st->kind == K_LISTEN || st->kind == K_LISTEN_OFF) {
         char host[256];
         int port;
         if (config_parse_listen(value, host, sizeof host, &port) != 0) {
@@ -334,6 +446,19 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
       *(int *)base = lv;
       return 0;
     }
+    case K_POLICY: {
+      registry_policy p;
+      if (registry_policy_parse(value, strlen(value), &p) != 0) {
+        set_err(err, errlen, "%s: invalid value '%s' (expected %s)", name, value,
+                kind_hint(st->kind));
+        return -1;
+      }
+      *(int *)base = (int)p;
+      return 0;
+    }
+    case K_OPT_PATH:
+    case K_DIRLIST:
+    case K_STREAMS: return -1; /* handled above */
     case K_SIZE:
     case K_SIZE_T:
       if (config_parse_size(value, &v) != 0) {
@@ -380,6 +505,29 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
     case K_INT: *(int *)base = (int)v; break;
     case K_DURATION: *(int64_t *)base = (int64_t)v; break;
     default: break;
+  }
+  return 0;
+}
+
+static int parse_streams(evd_config *c, const char *name, const char *value, char *err, size_t errlen) {
+  free_streams(c);
+  for (const char *p = value; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    const char *sep = memchr(p, '=', n);
+    if (!sep) sep = memchr(p, ':', n);
+    registry_policy pol;
+    if (!sep || sep == p ||
+        registry_policy_parse(sep + 1, (size_t)(p + n - sep - 1), &pol) != 0) {
+      set_err(err, errlen, "%s: expected STREAM=POLICY (reject, accept or accept-and-flag), got '%.*s'",
+              name, (int)(n > 200 ? 200 : n), p);
+      return -1;
+    }
+    if (streams_set(c, p, (size_t)(sep - p), (int)pol) != 0) {
+      set_err(err, errlen, "%s: out of memory", name);
+      return -1;
+    }
+    p += n + (comma ? 1 : 0);
   }
   return 0;
 }
@@ -439,6 +587,82 @@ static int scalar_is_null(const yaml_node_t *n) {
 
 static int walk_mapping(yaml_walk *w, yaml_node_t *map, const char *prefix, int depth);
 
+/* A plain scalar's text, or NULL (with an error reported) when it is not a scalar or holds a
+ * NUL character. */
+static const char *scalar_text(yaml_walk *w, const yaml_node_t *n, const char *what) {
+  if (n->type != YAML_SCALAR_NODE) {
+    walk_error(w, n, "%s: expected a scalar, got %s", what, node_kind_name(n));
+    return NULL;
+  }
+  const char *v = (const char *)n->data.scalar.value;
+  if (n->data.scalar.length != strlen(v)) {
+    walk_error(w, n, "%s: value contains a NUL character", what);
+    return NULL;
+  }
+  return v;
+}
+
+/* The settings whose value may be null, a list or a mapping (registry.file, .spec_dirs,
+ * .streams). Returns 0 when handled, -1 on error, 1 when val is a non-null scalar that
+ * config_set should take as usual. */
+static int walk_structured(yaml_walk *w, const setting *st, const char *full, yaml_node_t *val) {
+  evd_config *c = w->c;
+  if (val->type == YAML_SCALAR_NODE && scalar_is_null(val)) {
+    char msg[64];
+    return config_set(c, full, "", msg, sizeof msg) == 0 ? 0 : walk_error(w, val, "%s", msg);
+  }
+  if (val->type == YAML_SCALAR_NODE) return 1;
+  if (st->kind == K_DIRLIST && val->type == YAML_SEQUENCE_NODE) {
+    free_dirlist(c);
+    for (yaml_node_item_t *it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+      yaml_node_t *d = yaml_document_get_node(w->doc, *it);
+      const char *v = d ? scalar_text(w, d, full) : NULL;
+      if (!v) return d ? -1 : walk_error(w, val, "malformed list");
+      if (!*v || scalar_is_null(d)) return walk_error(w, d, "%s: empty directory name", full);
+      if (dirlist_add(c, v, strlen(v)) != 0) return walk_error(w, d, "out of memory");
+    }
+    return 0;
+  }
+  if (st->kind == K_STREAMS && val->type == YAML_MAPPING_NODE) {
+    free_streams(c);
+    for (yaml_node_pair_t *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top; p++) {
+      yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+      yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+      if (!k || !v) return walk_error(w, val, "malformed mapping");
+      const char *stream = scalar_text(w, k, full);
+      if (!stream) return -1;
+      if (!*stream) return walk_error(w, k, "%s: empty stream name", full);
+      for (size_t i = 0; i < c->registry_nstreams; i++)
+        if (strcmp(c->registry_streams[i].stream, stream) == 0)
+          return walk_error(w, k, "duplicate key '%s.%s'", full, stream);
+      /* STREAM: POLICY, or STREAM: {unregistered: POLICY} as in the registry file. */
+      yaml_node_t *pv = v;
+      if (v->type == YAML_MAPPING_NODE) {
+        pv = NULL;
+        for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+          yaml_node_t *qk = yaml_document_get_node(w->doc, q->key);
+          yaml_node_t *qv = yaml_document_get_node(w->doc, q->value);
+          const char *kn = qk ? scalar_text(w, qk, full) : NULL;
+          if (!kn || !qv) return -1;
+          if (strcmp(kn, "unregistered") != 0)
+            return walk_error(w, qk, "unknown key '%s' in '%s.%s' (expected unregistered)", kn, full, stream);
+          pv = qv;
+        }
+        if (!pv) return walk_error(w, v, "%s.%s: missing unregistered", full, stream);
+      }
+      const char *pol = scalar_text(w, pv, full);
+      if (!pol) return -1;
+      registry_policy rp;
+      if (registry_policy_parse(pol, strlen(pol), &rp) != 0)
+        return walk_error(w, pv, "%s.%s: invalid value '%s' (expected reject, accept or accept-and-flag)",
+                          full, stream, pol);
+      if (streams_set(c, stream, strlen(stream), (int)rp) != 0) return walk_error(w, k, "out of memory");
+    }
+    return 0;
+  }
+  return walk_error(w, val, "%s: expected %s, got %s", full, kind_hint(st->kind), node_kind_name(val));
+}
+
 static int walk_pair(yaml_walk *w, yaml_node_t *key, yaml_node_t *val, const char *prefix,
                      int depth) {
   if (key->type != YAML_SCALAR_NODE)
@@ -474,6 +698,10 @@ static int walk_pair(yaml_walk *w, yaml_node_t *key, yaml_node_t *val, const cha
   for (size_t i = 0; i < w->nseen; i++)
     if (w->seen[i] == st) return walk_error(w, key, "duplicate key '%s'", full);
   if (w->nseen < NSETTINGS) w->seen[w->nseen++] = st;
+  if (st->kind == K_DIRLIST || st->kind == K_STREAMS || st->kind == K_OPT_PATH) {
+    int rc = walk_structured(w, st, full, val);
+    if (rc <= 0) return rc; /* handled (or failed); 1: a plain scalar, go on below */
+  }
   if (val->type != YAML_SCALAR_NODE)
     return walk_error(w, val, "%s: expected %s, got %s", full, kind_hint(st->kind),
                       node_kind_name(val));
@@ -606,6 +834,7 @@ static const struct {
     {"--config", NULL},          {"--set", NULL},
     {"--data-dir", "data_dir"},  {"--http", "http.listen"},
     {"--sync", "sync"},          {"--log-level", "log_level"},
+    {"--registry", "registry.file"}, {"--grpc", "grpc.listen"},
 };
 
 /* Split argv[*i] into option name and value ("--opt=value" or "--opt value"). Returns the
@@ -795,7 +1024,8 @@ void config_print(const evd_config *c, FILE *out) {
     char tmp[64];
     switch (st->kind) {
       case K_STRING:
-      case K_LISTEN: print_scalar(out, *(char *const *)base); break;
+      case K_LISTEN:
+      case K_LISTEN_OFF: print_scalar(out, *(char *const *)base); break;
       case K_SIZE: format_size(*(const uint64_t *)base, tmp, sizeof tmp); fputs(tmp, out); break;
       case K_SIZE_T: format_size(*(const size_t *)base, tmp, sizeof tmp); fputs(tmp, out); break;
       case K_COUNT: fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)base); break;
@@ -811,6 +1041,29 @@ void config_print(const evd_config *c, FILE *out) {
         break;
       }
       case K_LOGLEVEL: fputs(log_level_name(*(const int *)base), out); break;
+      case K_OPT_PATH: {
+        const char *v = *(char *const *)base;
+        print_scalar(out, v ? v : "");
+        break;
+      }
+      case K_DIRLIST:
+        fputc('[', out);
+        for (size_t d = 0; d < c->registry_nspec_dirs; d++) {
+          if (d) fputs(", ", out);
+          print_scalar(out, c->registry_spec_dirs[d]);
+        }
+        fputc(']', out);
+        break;
+      case K_POLICY: fputs(registry_policy_name((registry_policy) * (const int *)base), out); break;
+      case K_STREAMS:
+        fputc('{', out);
+        for (size_t d = 0; d < c->registry_nstreams; d++) {
+          if (d) fputs(", ", out);
+          print_scalar(out, c->registry_streams[d].stream);
+          fprintf(out, ": %s", registry_policy_name((registry_policy)c->registry_streams[d].policy));
+        }
+        fputc('}', out);
+        break;
     }
     fprintf(out, "  # %s\n", st->help);
   }
@@ -822,8 +1075,9 @@ void config_usage(FILE *out) {
       "    eventd - structured event store and query daemon\n"
       "\n"
       "SYNOPSIS\n"
-      "    eventd [--config FILE] [--data-dir DIR] [--http HOST:PORT]\n"
-      "           [--sync always|batch|none] [--log-level LEVEL] [--set NAME=VALUE]...\n"
+      "    eventd [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--grpc HOST:PORT|off]\n"
+      "           [--sync always|batch|none] [--log-level LEVEL] [--registry FILE]\n"
+      "           [--set NAME=VALUE]...\n"
       "    eventd --check-config [--config FILE] [OPTIONS]\n"
       "    eventd --print-config [--config FILE] [OPTIONS]\n"
       "    eventd --help | --version\n"
@@ -855,6 +1109,16 @@ void config_usage(FILE *out) {
       "        Serve the HTTP API on HOST:PORT (setting http.listen; default\n"
       "        127.0.0.1:8910). Port 0 picks a free port; the listening line shows it.\n"
       "        IPv6 addresses go in brackets: [::1]:8910.\n"
+      "    --grpc HOST:PORT|off\n"
+      "        Serve gRPC (h2c: Magma's EventService/LogEvent, eventd.v1.Events, health) on\n"
+      "        HOST:PORT (setting grpc.listen; default 127.0.0.1:50075), or not at all.\n"
+      "        Port 0 picks a free port; the line \"eventd: grpc listening on ...\" shows it.\n"
+      "    --registry FILE\n"
+      "        Check events against the event-type registry FILE (setting registry.file):\n"
+      "        an eventd.yml-compatible file (Magma's event_registry) or a directory of spec\n"
+      "        files. Events of registered types must match their schema; unregistered\n"
+      "        types follow registry.unregistered (reject, accept, accept-and-flag). A\n"
+      "        registry that does not load stops startup with FILE:LINE: reason (exit 2).\n"
       "    --sync always|batch|none\n"
       "        When an append counts as durable (setting sync; default batch):\n"
       "        always  every request gets its own fdatasync before its answer;\n"
@@ -889,6 +1153,9 @@ void config_usage(FILE *out) {
       "        Graceful stop: stop accepting connections, end live tails, answer every\n"
       "        request whose events are being stored (waiting up to shutdown_timeout), commit\n"
       "        and fsync the store, release DIR and exit 0.\n"
+      "    SIGHUP\n"
+      "        Reload the registry. If the new version does not load, the running one is\n"
+      "        kept and the reason is logged (also: POST /v1/registry/reload).\n"
       "    SIGPIPE\n"
       "        Ignored (a client that disconnects is an ordinary event).\n"
       "\n"
@@ -897,7 +1164,8 @@ void config_usage(FILE *out) {
       "        --check-config, --print-config succeeded.\n"
       "    1   runtime failure: the store could not be opened (DIR locked by another\n"
       "        eventd, unreadable, ...) or the HTTP address could not be bound.\n"
-      "    2   usage or configuration error (bad option, bad configuration file).\n"
+      "    2   usage or configuration error (bad option, bad configuration file, a\n"
+      "        registry that does not load).\n"
       "\n"
       "EXAMPLES\n"
       "    Run with defaults (store in ./data, API on 127.0.0.1:8910):\n"

@@ -18,6 +18,13 @@
 
 #define EVD_DEFAULT_DATA_DIR "./data"
 #define EVD_DEFAULT_HTTP "127.0.0.1:8910"
+#define EVD_DEFAULT_GRPC "127.0.0.1:50075"
+
+/* One entry of registry.streams: the unregistered policy of one stream. */
+typedef struct evd_stream_policy {
+  char *stream;
+  int policy; /* registry_policy */
+} evd_stream_policy;
 
 typedef struct evd_config {
   char *data_dir;                    /* data_dir */
@@ -41,6 +48,14 @@ typedef struct evd_config {
   uint64_t query_max_response_bytes; /* query.max_response_bytes */
   uint64_t histogram_max_buckets;    /* query.histogram_max_buckets */
   int64_t shutdown_timeout_ns;       /* shutdown_timeout */
+  char *grpc_listen;                 /* grpc.listen, "HOST:PORT" or "off" */
+  uint64_t grpc_max_message_bytes;   /* grpc.max_message_bytes */
+  char *registry_file;               /* registry.file (NULL: no registry, accept everything) */
+  char **registry_spec_dirs;         /* registry.spec_dirs */
+  size_t registry_nspec_dirs;
+  int registry_unregistered;         /* registry.unregistered (registry_policy) */
+  evd_stream_policy *registry_streams; /* registry.streams */
+  size_t registry_nstreams;
 } evd_config;
 
 /* Fill c with the defaults (runs out of the box: ./data, 127.0.0.1:8910, sync batch). */

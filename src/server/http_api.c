@@ -1,16 +1,10 @@
 /* http_api: the evhttp front end — routing, JSON replies, POST /v1/events (ingest) and
  * GET /healthz, GET /metrics. Contract: docs/api.md.
  *
- * Ingest runs on the loop thread up to store_append: the body is parsed into the request
- * arena, every event normalized (event_from_json) and encoded (record_encode) into one
- * store_batch. The request is answered when the store's completion callback — called on
- * the writer thread — has been handed back to the loop through the completion list.
- *
- * Request lifetime (the classic evhttp trap): while an append is in flight the request is
- * ours to answer. If its connection dies meanwhile, evhttp either detaches the request
- * (req->evcon = NULL; we must free it) or frees it with the connection (shutdown path). The
- * connection's close callback tells the two apart and clears ingest_req.req, so the
- * completion never touches a freed request. */
+ * POST /v1/events parses the body into the request arena (one tree for a JSON body; one
+ * line at a time for NDJSON) and hands every event to the shared ingest path (ingest.h:
+ * normalize, registry, encode into one batch). The request is answered from the batch's
+ * completion callback, on the loop thread, once the store has made it durable. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,18 +27,6 @@
 #include "core/timeutil.h"
 #include "server/server.h"
 
-#define INGEST_MAX_ERRORS 100 /* errors listed in a 400; the rest are counted */
-
-struct ingest_req {
-  server *s;
-  struct evhttp_request *req;      /* NULL once evhttp freed it with its connection */
-  struct evhttp_connection *conn;  /* for clearing the close callback */
-  int detached;                    /* connection gone, request still ours to free */
-  store_batch *batch;
-  int status;                      /* completion status (0 or -errno) */
-  ingest_req *next;
-};
-
 /* ---- replies ------------------------------------------------------------------------ */
 
 static void set_json_headers(struct evhttp_request *req) {
@@ -59,7 +41,9 @@ static const char *reason_phrase(int code) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
+    case 409: return "Conflict";
     case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return NULL;
@@ -178,71 +162,23 @@ static int parse_content_type(const char *ct, body_format *fmt, char *err, size_
   return 0;
 }
 
-/* What one ingest request collects while parsing. */
+/* What one ingest request collects while parsing: the batch (ingest.h) and the arena the
+ * JSON is parsed into. */
 typedef struct ingest_ctx {
   server *s;
   arena *a;
   const evd_limits *lim;
-  int64_t now_ns;
-  store_batch *batch;
-  buf *enc;
-  size_t nevents;       /* events seen (valid or not) */
-  size_t nerrors;
-  int too_large;        /* some error was a size limit */
+  ingest_batch *b;
   int oom;
-  buf errors;           /* JSON array members for the first INGEST_MAX_ERRORS errors */
 } ingest_ctx;
 
-static void add_error(ingest_ctx *c, size_t index, size_t line, const char *field,
-                      const char *reason) {
-  c->nerrors++;
-  if (c->nerrors > INGEST_MAX_ERRORS) return;
-  buf *b = &c->errors;
-  int rc = 0;
-  if (b->len) rc |= buf_putc(b, ',');
-  rc |= buf_printf(b, "{\"index\":%zu,", index);
-  if (line) rc |= buf_printf(b, "\"line\":%zu,", line);
-  rc |= buf_puts(b, "\"field\":");
-  rc |= json_write_string(b, field, strlen(field));
-  rc |= buf_puts(b, ",\"reason\":");
-  rc |= json_write_string(b, reason, strlen(reason));
-  rc |= buf_putc(b, '}');
-  if (rc) c->oom = 1;
-}
-
-/* Normalize and encode one parsed event. text_len is its JSON size as received. */
+/* Hand one parsed event (or NULL with text_len over the limit) to the ingest path. */
 static void ingest_one(ingest_ctx *c, const json_value *v, size_t text_len, size_t line) {
-  size_t index = c->nevents++;
-  char reason[320];
-  if (text_len > c->lim->event_max_bytes) {
-    snprintf(reason, sizeof reason, "event is %zu bytes; the limit is %zu (limits.event_max_bytes)",
-             text_len, c->lim->event_max_bytes);
-    c->too_large = 1;
-    add_error(c, index, line, "", reason);
-    return;
-  }
-  if (v->type != JSON_OBJECT) {
-    snprintf(reason, sizeof reason, "expected an event object, got %s", json_type_name(v->type));
-    add_error(c, index, line, "", reason);
-    return;
-  }
-  event ev;
-  evd_field_error fe;
-  if (event_from_json(v, c->lim, c->now_ns, c->a, &ev, &fe) != 0) {
-    if (strstr(fe.reason, "(limits.")) c->too_large = 1; /* core names the limit so */
-    add_error(c, index, line, fe.field, fe.reason);
-    return;
-  }
-  if (c->nerrors) return; /* the request is refused anyway: only collect errors */
-  buf_clear(c->enc);
-  if (record_encode(&ev, c->enc) != 0) {
-    add_error(c, index, line, "", "event cannot be encoded (a field exceeds the record format)");
-    return;
-  }
-  if (store_batch_add(c->batch, c->enc->data, c->enc->len) != 0) c->oom = 1;
+  if (ingest_add_json(c->b, v, text_len, line) == -ENOMEM) c->oom = 1;
 }
 
-/* Split an NDJSON body into lines and ingest each non-blank one. */
+/* Split an NDJSON body into lines and ingest each non-blank one. Each line's tree is freed
+ * (arena reset) once ingest has encoded it. */
 static void ingest_ndjson(ingest_ctx *c, const char *p, size_t len) {
   size_t line = 0;
   const char *end = p + len;
@@ -256,16 +192,12 @@ static void ingest_ndjson(ingest_ctx *c, const char *p, size_t len) {
     while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
     if (s == e) continue; /* blank line */
     size_t n = (size_t)(e - s);
-    if (n > c->lim->event_max_bytes) {
-      char reason[200];
-      snprintf(reason, sizeof reason,
-               "event is %zu bytes; the limit is %zu (limits.event_max_bytes)", n,
-               c->lim->event_max_bytes);
-      c->too_large = 1;
-      add_error(c, c->nevents++, line, "", reason);
+    if (n > c->lim->event_max_bytes) { /* refused by size before parsing */
+      ingest_one(c, NULL, n, line);
       continue;
     }
     json_error je;
+    arena_reset(c->a);
     json_value *v = json_parse(c->a, s, n, c->lim->max_depth, &je);
     if (!v) {
       if (strcmp(je.message, "out of memory") == 0) {
@@ -275,7 +207,7 @@ static void ingest_ndjson(ingest_ctx *c, const char *p, size_t len) {
       char reason[256];
       snprintf(reason, sizeof reason, "invalid JSON at byte %zu of the line: %s", je.offset,
                je.message);
-      add_error(c, c->nevents++, line, "", reason);
+      ingest_add_failure(c->b, line, INGEST_ERR_INVALID, "", reason);
       continue;
     }
     ingest_one(c, v, n, line);
@@ -336,106 +268,110 @@ static int ingest_json(ingest_ctx *c, const char *p, size_t len, char *err, size
 
 /* ---- ingest: completion ---------------------------------------------------------------- */
 
+/* An HTTP request waiting for its batch to be durable.
+ *
+ * Request lifetime (the classic evhttp trap): while an append is in flight the request is
+ * ours to answer. If its connection dies meanwhile, evhttp either detaches the request
+ * (req->evcon = NULL; we must free it) or frees it with the connection (shutdown path). The
+ * connection's close callback tells the two apart and clears http_ingest.req, so the
+ * completion never touches a freed request. */
+typedef struct http_ingest {
+  server *s;
+  struct evhttp_request *req;      /* NULL once evhttp freed it with its connection */
+  struct evhttp_connection *conn;  /* for clearing the close callback */
+  int detached;                    /* connection gone, request still ours to free */
+} http_ingest;
+
 /* Close callback of a connection with an append in flight. */
 static void on_ingest_conn_close(struct evhttp_connection *conn, void *arg) {
-  ingest_req *ir = arg;
-  if (!ir->req) return;
-  if (evhttp_request_get_connection(ir->req) == NULL) {
-    ir->detached = 1; /* evhttp let go of it: ours to free at completion */
+  http_ingest *hi = arg;
+  if (!hi->req) return;
+  if (evhttp_request_get_connection(hi->req) == NULL) {
+    hi->detached = 1; /* evhttp let go of it: ours to free at completion */
   } else {
-    ir->req = NULL; /* evhttp frees it with the connection right after this call */
+    hi->req = NULL; /* evhttp frees it with the connection right after this call */
   }
 }
 
-/* Store completion (writer thread): queue for the loop and wake it. */
-static void on_appended(void *arg, int status, store_batch *b) {
-  ingest_req *ir = arg;
-  server *s = ir->s;
-  ir->status = status;
-  ir->batch = b;
-  ir->next = NULL;
-  pthread_mutex_lock(&s->done_mu);
-  int was_empty = s->done_head == NULL;
-  if (s->done_tail) s->done_tail->next = ir;
-  else s->done_head = ir;
-  s->done_tail = ir;
-  pthread_mutex_unlock(&s->done_mu);
-  if (was_empty) event_active(s->done_ev, EV_READ, 0);
-}
-
-/* Answer one finished append (loop thread) and free it. */
-static void finish_ingest(server *s, ingest_req *ir) {
-  store_batch *b = ir->batch;
-  size_t n = store_batch_count(b);
-  if (ir->req && ir->detached) {
-    evhttp_request_free(ir->req);
-    ir->req = NULL;
-  }
-  if (ir->req) {
-    struct evhttp_request *req = ir->req;
-    evhttp_connection_set_closecb(ir->conn, NULL, NULL);
-    if (ir->status == 0) {
-      size_t dups = 0;
-      for (size_t i = 0; i < n; i++) dups += store_batch_duplicate(b, i) ? 1 : 0;
-      buf *out = &s->scratch;
-      buf_clear(out);
-      int rc = buf_reserve(out, 64 + n * (ULID_LEN + 4));
-      rc |= buf_printf(out, "{\"accepted\":%zu,\"duplicates\":%zu,\"ids\":[", n, dups);
-      for (size_t i = 0; i < n && rc == 0; i++) {
-        const char *id = store_batch_id(b, i);
-        if (i) rc |= buf_putc(out, ',');
-        rc |= json_write_string(out, id, strlen(id));
-      }
-      rc |= buf_puts(out, "]}");
-      if (rc) {
-        http_reply_error(s, req, ROUTE_INGEST, 500, "out of memory building the answer");
-      } else {
-        METRIC_ADD(s->m.events_accepted, n);
-        METRIC_ADD(s->m.events_duplicate, dups);
-        http_reply_buf(s, req, ROUTE_INGEST, 200, out);
-      }
-    } else {
-      int err = -ir->status;
-      struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-      if (err == ENOSPC) {
-        METRIC_ADD(s->m.events_rejected[REJECT_DISK_FULL], n);
-        evhttp_add_header(h, "Retry-After", "1");
-        http_reply_error(s, req, ROUTE_INGEST, 503, "disk full");
-      } else if (err == ESHUTDOWN) {
-        METRIC_ADD(s->m.events_rejected[REJECT_SHUTTING_DOWN], n);
-        http_reply_error(s, req, ROUTE_INGEST, 503, "shutting down");
-      } else {
-        METRIC_ADD(s->m.events_rejected[REJECT_STORE_FAILED], n);
-        evhttp_add_header(h, "Retry-After", "1");
-        http_reply_error(s, req, ROUTE_INGEST, 503, "store unavailable: %s", strerror(err));
-      }
-    }
-  } else if (ir->status == 0) {
-    /* Stored, but nobody is left to tell. */
-    METRIC_ADD(s->m.events_accepted, n);
-    log_debug(&s->log, "ingest: client went away before the answer (%zu events stored)", n);
-  }
-  store_batch_free(b);
-  free(ir);
-  s->inflight--;
-  METRIC_SUB(s->m.ingest_requests_inflight, 1);
-}
-
-void http_api_drain_completions(server *s) {
-  pthread_mutex_lock(&s->done_mu);
-  ingest_req *list = s->done_head;
-  s->done_head = s->done_tail = NULL;
-  pthread_mutex_unlock(&s->done_mu);
-  while (list) {
-    ingest_req *next = list->next;
-    finish_ingest(s, list);
-    list = next;
+/* Answer a request whose batch the store refused or failed (status -errno). */
+static void reply_store_error(server *s, struct evhttp_request *req, int status) {
+  struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+  int err = -status;
+  if (err == EAGAIN) {
+    evhttp_add_header(h, "Retry-After", "1");
+    http_reply_error(s, req, ROUTE_INGEST, 503, "store queue is full");
+  } else if (err == ENOSPC) {
+    evhttp_add_header(h, "Retry-After", "1");
+    http_reply_error(s, req, ROUTE_INGEST, 503, "disk full");
+  } else if (err == ESHUTDOWN) {
+    http_reply_error(s, req, ROUTE_INGEST, 503, "shutting down");
+  } else if (err == ENOMEM) {
+    http_reply_error(s, req, ROUTE_INGEST, 503, "out of memory");
+  } else {
+    evhttp_add_header(h, "Retry-After", "1");
+    http_reply_error(s, req, ROUTE_INGEST, 503, "store unavailable: %s", strerror(err));
   }
 }
 
-void http_api_discard_completions(server *s) {
-  /* After evhttp_free every request pointer has been cleared or detached. */
-  http_api_drain_completions(s);
+/* ingest_done_cb: answer the request (loop thread) and free the waiter. */
+static void on_ingested(void *arg, const ingest_result *r) {
+  http_ingest *hi = arg;
+  server *s = hi->s;
+  if (hi->req && hi->detached) {
+    evhttp_request_free(hi->req);
+    hi->req = NULL;
+  }
+  if (!hi->req) {
+    if (r->status == 0)
+      log_debug(&s->log, "ingest: client went away before the answer (%zu events stored)",
+                r->accepted);
+    free(hi);
+    return;
+  }
+  struct evhttp_request *req = hi->req;
+  if (hi->conn) evhttp_connection_set_closecb(hi->conn, NULL, NULL);
+  free(hi);
+  if (r->status != 0) {
+    reply_store_error(s, req, r->status);
+    return;
+  }
+  size_t n = r->accepted;
+  buf *out = &s->scratch;
+  buf_clear(out);
+  int rc = buf_reserve(out, 64 + n * (ULID_LEN + 4));
+  rc |= buf_printf(out, "{\"accepted\":%zu,\"duplicates\":%zu,\"ids\":[", n, r->duplicates);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const char *id = store_batch_id(r->batch, i);
+    if (i) rc |= buf_putc(out, ',');
+    rc |= json_write_string(out, id, strlen(id));
+  }
+  rc |= buf_puts(out, "]}");
+  if (rc) http_reply_error(s, req, ROUTE_INGEST, 500, "out of memory building the answer");
+  else http_reply_buf(s, req, ROUTE_INGEST, 200, out);
+  if (s->scratch.cap > 4 * 1024 * 1024) buf_free(&s->scratch); /* don't pin a huge answer */
+}
+
+/* Answer 400 with the batch's errors (docs/api.md). Returns 0 or -1 when out of memory. */
+int http_write_ingest_errors(const ingest_batch *b, buf *out) {
+  size_t nerr = ingest_error_count(b), nev = ingest_count(b);
+  int rc = buf_printf(out, "{\"error\":\"%zu of %zu events %s invalid\",\"errors\":[", nerr, nev,
+                      nerr == 1 ? "is" : "are");
+  for (size_t i = 0; rc == 0; i++) {
+    const ingest_error *e = ingest_error_at(b, i);
+    if (!e) break;
+    if (i) rc |= buf_putc(out, ',');
+    rc |= buf_printf(out, "{\"index\":%zu,", e->index);
+    if (e->line) rc |= buf_printf(out, "\"line\":%zu,", e->line);
+    rc |= buf_puts(out, "\"field\":");
+    rc |= json_write_string(out, e->field, strlen(e->field));
+    rc |= buf_puts(out, ",\"reason\":");
+    rc |= json_write_string(out, e->reason, strlen(e->reason));
+    rc |= buf_putc(out, '}');
+  }
+  rc |= buf_putc(out, ']');
+  if (nerr > INGEST_MAX_ERRORS) rc |= buf_printf(out, ",\"more_errors\":%zu", nerr - INGEST_MAX_ERRORS);
+  rc |= buf_putc(out, '}');
+  return rc ? -1 : 0;
 }
 
 /* ---- ingest: the handler ---------------------------------------------------------------- */
@@ -449,26 +385,26 @@ static void handle_ingest(server *s, struct evhttp_request *req, const char *que
   body_format fmt;
   const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
   if (parse_content_type(ct, &fmt, msg, sizeof msg) != 0) {
-    METRIC_ADD(s->m.events_rejected[REJECT_UNSUPPORTED_MEDIA_TYPE], 1);
+    ingest_count_rejected(s, INGEST_INPUT_HTTP, REJECT_UNSUPPORTED_MEDIA_TYPE, 1);
     http_reply_error(s, req, ROUTE_INGEST, 415, "%s", msg);
     return;
   }
   if (query && *query) {
     char shown[80];
     http_printable(query, strcspn(query, "=&"), shown);
-    METRIC_ADD(s->m.events_rejected[REJECT_INVALID], 1);
+    ingest_count_rejected(s, INGEST_INPUT_HTTP, REJECT_INVALID, 1);
     http_reply_error(s, req, ROUTE_INGEST, 400,
                      "unknown query parameter '%s' for POST /v1/events (it takes none)", shown);
     return;
   }
   if (len > lim->body_max_bytes) { /* evhttp enforces this first; kept as a guard */
-    METRIC_ADD(s->m.events_rejected[REJECT_TOO_LARGE], 1);
+    ingest_count_rejected(s, INGEST_INPUT_HTTP, REJECT_TOO_LARGE, 1);
     http_reply_error(s, req, ROUTE_INGEST, 413, "request body exceeds %zu bytes",
                      lim->body_max_bytes);
     return;
   }
   if (s->stopping) {
-    METRIC_ADD(s->m.events_rejected[REJECT_SHUTTING_DOWN], 1);
+    ingest_count_rejected(s, INGEST_INPUT_HTTP, REJECT_SHUTTING_DOWN, 1);
     http_reply_error(s, req, ROUTE_INGEST, 503, "shutting down");
     return;
   }
@@ -478,11 +414,8 @@ static void handle_ingest(server *s, struct evhttp_request *req, const char *que
     return;
   }
 
-  ingest_ctx c = {.s = s, .a = &s->req_arena, .lim = lim, .now_ns = time_now_ns(),
-                  .enc = &s->scratch};
-  buf_init(&c.errors);
-  c.batch = store_batch_new();
-  if (!c.batch) {
+  ingest_ctx c = {.s = s, .a = &s->req_arena, .lim = lim, .b = ingest_begin(s)};
+  if (!c.b) {
     http_reply_error(s, req, ROUTE_INGEST, 503, "out of memory");
     return;
   }
@@ -490,73 +423,43 @@ static void handle_ingest(server *s, struct evhttp_request *req, const char *que
   if (fmt == BODY_NDJSON) ingest_ndjson(&c, body, len);
   else bad_body = ingest_json(&c, body, len, msg, sizeof msg) != 0;
   arena_reset(&s->req_arena);
-  METRIC_ADD(s->m.events_received, c.nevents);
 
-  if (c.oom) {
-    METRIC_ADD(s->m.events_rejected[REJECT_OVERLOADED], c.nevents ? c.nevents : 1);
+  if (c.oom || ingest_out_of_memory(c.b)) {
+    ingest_abort(c.b);
     http_reply_error(s, req, ROUTE_INGEST, 503, "out of memory while parsing the request");
-    goto done;
+    return;
   }
   if (bad_body) {
-    METRIC_ADD(s->m.events_rejected[REJECT_INVALID], 1);
+    ingest_abort(c.b); /* counts the body as one invalid event */
     http_reply_error(s, req, ROUTE_INGEST, 400, "%s", msg);
-    goto done;
+    return;
   }
-  if (c.nerrors) {
-    METRIC_ADD(s->m.events_rejected[c.too_large ? REJECT_TOO_LARGE : REJECT_INVALID], c.nevents);
+  if (ingest_error_count(c.b)) {
     buf *out = &s->scratch;
     buf_clear(out);
-    int rc = buf_printf(out, "{\"error\":\"%zu of %zu events %s invalid\",\"errors\":[%s]",
-                        c.nerrors, c.nevents, c.nerrors == 1 ? "is" : "are",
-                        c.errors.data ? c.errors.data : "");
-    if (c.nerrors > INGEST_MAX_ERRORS)
-      rc |= buf_printf(out, ",\"more_errors\":%zu", c.nerrors - INGEST_MAX_ERRORS);
-    rc |= buf_putc(out, '}');
-    if (rc) http_reply_error(s, req, ROUTE_INGEST, 503, "out of memory");
+    if (http_write_ingest_errors(c.b, out) != 0) http_reply_error(s, req, ROUTE_INGEST, 503, "out of memory");
     else http_reply_buf(s, req, ROUTE_INGEST, 400, out);
-    goto done;
-  }
-  if (c.nevents == 0) {
-    buf_clear(&s->scratch);
-    buf_puts(&s->scratch, "{\"accepted\":0,\"duplicates\":0,\"ids\":[]}");
-    http_reply_buf(s, req, ROUTE_INGEST, 200, &s->scratch);
-    goto done;
+    ingest_abort(c.b);
+    if (s->scratch.cap > 4 * 1024 * 1024) buf_free(&s->scratch);
+    return;
   }
 
-  ingest_req *ir = calloc(1, sizeof *ir);
-  if (!ir) {
+  http_ingest *hi = calloc(1, sizeof *hi);
+  if (!hi) {
+    ingest_abort(c.b);
     http_reply_error(s, req, ROUTE_INGEST, 503, "out of memory");
-    goto done;
+    return;
   }
-  ir->s = s;
-  ir->req = req;
-  ir->conn = evhttp_request_get_connection(req);
-  int rc = store_append(s->st, c.batch, on_appended, ir);
+  hi->s = s;
+  hi->req = req;
+  hi->conn = evhttp_request_get_connection(req);
+  int rc = ingest_submit(c.b, on_ingested, hi); /* takes the batch */
   if (rc != 0) {
-    free(ir);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    if (rc == -EAGAIN) {
-      METRIC_ADD(s->m.events_rejected[REJECT_OVERLOADED], c.nevents);
-      evhttp_add_header(h, "Retry-After", "1");
-      http_reply_error(s, req, ROUTE_INGEST, 503, "store queue is full");
-    } else if (rc == -ESHUTDOWN) {
-      METRIC_ADD(s->m.events_rejected[REJECT_SHUTTING_DOWN], c.nevents);
-      http_reply_error(s, req, ROUTE_INGEST, 503, "shutting down");
-    } else {
-      METRIC_ADD(s->m.events_rejected[REJECT_STORE_FAILED], c.nevents);
-      evhttp_add_header(h, "Retry-After", "1");
-      http_reply_error(s, req, ROUTE_INGEST, 503, "store unavailable: %s", strerror(-rc));
-    }
-    goto done;
+    free(hi);
+    reply_store_error(s, req, rc);
+    return;
   }
-  c.batch = NULL; /* the store's until the callback */
-  s->inflight++;
-  METRIC_ADD(s->m.ingest_requests_inflight, 1);
-  evhttp_connection_set_closecb(ir->conn, on_ingest_conn_close, ir);
-done:
-  if (c.batch) store_batch_free(c.batch);
-  buf_free(&c.errors);
-  if (s->scratch.cap > 4 * 1024 * 1024) buf_free(&s->scratch); /* don't pin a huge answer */
+  if (hi->conn) evhttp_connection_set_closecb(hi->conn, on_ingest_conn_close, hi);
 }
 
 /* ---- healthz, metrics ------------------------------------------------------------------- */
@@ -594,7 +497,7 @@ static void handle_metrics(server *s, struct evhttp_request *req) {
 
 /* ---- routing ------------------------------------------------------------------------- */
 
-static void method_not_allowed(server *s, struct evhttp_request *req, route r, const char *allow) {
+void http_method_not_allowed(server *s, struct evhttp_request *req, route r, const char *allow) {
   evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
   http_reply_error(s, req, r, 405, "method not allowed; use %s", allow);
 }
@@ -615,25 +518,29 @@ static void on_request(struct evhttp_request *req, void *arg) {
   if (strcmp(path, "/v1/events") == 0) {
     if (m == EVHTTP_REQ_POST) handle_ingest(s, req, query);
     else if (is_get(m)) http_query_events(s, req, query);
-    else method_not_allowed(s, req, ROUTE_QUERY, "GET, HEAD, POST");
+    else http_method_not_allowed(s, req, ROUTE_QUERY, "GET, HEAD, POST");
   } else if (strcmp(path, "/v1/events/count") == 0) {
     if (is_get(m)) http_query_count(s, req, query);
-    else method_not_allowed(s, req, ROUTE_COUNT, "GET, HEAD");
+    else http_method_not_allowed(s, req, ROUTE_COUNT, "GET, HEAD");
   } else if (strcmp(path, "/v1/events/histogram") == 0) {
     if (is_get(m)) http_query_histogram(s, req, query);
-    else method_not_allowed(s, req, ROUTE_HISTOGRAM, "GET, HEAD");
+    else http_method_not_allowed(s, req, ROUTE_HISTOGRAM, "GET, HEAD");
   } else if (strncmp(path, "/v1/events/", 11) == 0 && path[11] && !strchr(path + 11, '/')) {
     if (is_get(m)) http_query_get(s, req, path + 11);
-    else method_not_allowed(s, req, ROUTE_GET, "GET, HEAD");
+    else http_method_not_allowed(s, req, ROUTE_GET, "GET, HEAD");
   } else if (strcmp(path, "/v1/tail") == 0) {
     if (m == EVHTTP_REQ_GET) tail_handle(s, req, query);
-    else method_not_allowed(s, req, ROUTE_TAIL, "GET");
+    else http_method_not_allowed(s, req, ROUTE_TAIL, "GET");
+  } else if (strncmp(path, "/v1/registry", 12) == 0 && (path[12] == '\0' || path[12] == '/')) {
+    http_registry_route(s, req, path);
+  } else if (strncmp(path, "/magma/v1/events/", 17) == 0) {
+    http_magma_route(s, req, path, query);
   } else if (strcmp(path, "/healthz") == 0) {
     if (is_get(m)) handle_healthz(s, req);
-    else method_not_allowed(s, req, ROUTE_HEALTHZ, "GET, HEAD");
+    else http_method_not_allowed(s, req, ROUTE_HEALTHZ, "GET, HEAD");
   } else if (strcmp(path, "/metrics") == 0) {
     if (is_get(m)) handle_metrics(s, req);
-    else method_not_allowed(s, req, ROUTE_METRICS, "GET, HEAD");
+    else http_method_not_allowed(s, req, ROUTE_METRICS, "GET, HEAD");
   } else {
     char shown[80];
     http_reply_error(s, req, ROUTE_OTHER, 404, "no such endpoint: %s",

@@ -1,6 +1,7 @@
 /* eventd: the daemon's entry point — command line and configuration (config.c), then the
- * server (server.c). Exit status: 0 clean stop or informational option, 1 runtime failure
- * (store cannot be opened, address cannot be bound), 2 usage or configuration error. */
+ * event-type registry (http_registry.c), then the server (server.c). Exit status: 0 clean
+ * stop or informational option, 1 runtime failure (store cannot be opened, address cannot be
+ * bound), 2 usage or configuration error (a bad registry included). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,10 +29,21 @@ int main(int argc, char **argv) {
       printf("eventd %s\n", EVD_VERSION);
       config_free(&cfg);
       return 0;
-    case CONFIG_CHECK:
+    case CONFIG_CHECK: {
+      registry *r;
+      if (server_registry_load(&cfg, &r, err, sizeof err) != 0) {
+        fprintf(stderr, "eventd: %s\n", err);
+        config_free(&cfg);
+        return 2;
+      }
       printf("configuration ok\n");
+      if (r) {
+        printf("registry ok: %zu event types from %s\n", registry_type_count(r), registry_path(r));
+        registry_unref(r);
+      }
       config_free(&cfg);
       return 0;
+    }
     case CONFIG_PRINT:
       config_print(&cfg, stdout);
       config_free(&cfg);
@@ -39,11 +51,20 @@ int main(int argc, char **argv) {
     case CONFIG_RUN:
       break;
   }
+  /* The registry first: a bad one stops startup before the store is opened. */
+  registry *reg;
+  if (server_registry_load(&cfg, &reg, err, sizeof err) != 0) {
+    fprintf(stderr, "eventd: %s\n", err);
+    config_free(&cfg);
+    return 2;
+  }
   server *s;
   if (server_new(&cfg, &s, err, sizeof err) != 0) {
     fprintf(stderr, "eventd: %s\n", err);
+    if (reg) registry_unref(reg);
     return 1;
   }
+  server_set_registry(s, reg);
   int rc = server_run(s);
   server_free(s);
   if (rc == 0) fprintf(stderr, "eventd: stopped\n");

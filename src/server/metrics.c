@@ -14,6 +14,12 @@ static const char *const ROUTE_LABELS[ROUTE__COUNT] = {
     [ROUTE_GET] = "/v1/events/{id}",        [ROUTE_COUNT] = "/v1/events/count",
     [ROUTE_HISTOGRAM] = "/v1/events/histogram", [ROUTE_TAIL] = "/v1/tail",
     [ROUTE_HEALTHZ] = "/healthz",           [ROUTE_METRICS] = "/metrics",
+    [ROUTE_REGISTRY] = "/v1/registry",      [ROUTE_REGISTRY_TYPE] = "/v1/registry/{type}",
+    [ROUTE_REGISTRY_RELOAD] = "/v1/registry/reload",
+    [ROUTE_REGISTRY_VALIDATE] = "/v1/registry/validate",
+    [ROUTE_MAGMA_EVENTS] = "/magma/v1/events/{network_id}",
+    [ROUTE_MAGMA_COUNT] = "/magma/v1/events/{network_id}/about/count",
+    [ROUTE_MAGMA_STREAM] = "/magma/v1/events/{network_id}/{stream_name}",
     [ROUTE_OTHER] = "other",
 };
 
@@ -27,7 +33,15 @@ static const char *const REJECT_LABELS[REJECT__COUNT] = {
     [REJECT_DISK_FULL] = "disk_full",
     [REJECT_STORE_FAILED] = "store_failed",
     [REJECT_SHUTTING_DOWN] = "shutting_down",
+    [REJECT_UNREGISTERED] = "unregistered",
+    [REJECT_SCHEMA] = "schema_mismatch",
 };
+
+static const char *const INPUT_LABELS[INGEST_INPUT__COUNT] = {
+    [INGEST_INPUT_HTTP] = "http", [INGEST_INPUT_GRPC] = "grpc"};
+static const char *const OUTCOME_LABELS[INPUT_OUTCOME__COUNT] = {
+    [INPUT_OUTCOME_RECEIVED] = "received", [INPUT_OUTCOME_ACCEPTED] = "accepted",
+    [INPUT_OUTCOME_REJECTED] = "rejected"};
 
 void metrics_init(metrics *m) {
   memset(m, 0, sizeof *m);
@@ -84,7 +98,7 @@ static int gauge(buf *out, const char *name, const char *help, double v) {
 int metrics_render(const metrics *m, const metrics_extra *x, buf *out) {
   int rc = 0;
   rc |= counter(out, "eventd_events_received_total",
-                "Events found in POST /v1/events bodies (accepted or not).",
+                "Events found in requests of every input (accepted or not).",
                 METRIC_GET(m->events_received));
   rc |= counter(out, "eventd_events_accepted_total",
                 "Events acknowledged with 200 (durable per the sync policy), duplicates included.",
@@ -98,6 +112,19 @@ int metrics_render(const metrics *m, const metrics_extra *x, buf *out) {
   for (int r = 0; r < REJECT__COUNT; r++)
     rc |= buf_printf(out, "eventd_events_rejected_total{reason=\"%s\"} %llu\n", REJECT_LABELS[r],
                      (unsigned long long)METRIC_GET(m->events_rejected[r]));
+  rc |= header(out, "eventd_input_events_total", "counter",
+               "Events received, accepted and rejected, by input (http, grpc).");
+  for (int i = 0; i < INGEST_INPUT__COUNT; i++)
+    for (int o = 0; o < INPUT_OUTCOME__COUNT; o++)
+      rc |= buf_printf(out, "eventd_input_events_total{input=\"%s\",outcome=\"%s\"} %llu\n",
+                       INPUT_LABELS[i], OUTCOME_LABELS[o],
+                       (unsigned long long)METRIC_GET(m->input_events[i][o]));
+  rc |= header(out, "eventd_registry_reloads_total", "counter",
+               "Registry reloads (SIGHUP, POST /v1/registry/reload), by result.");
+  rc |= buf_printf(out, "eventd_registry_reloads_total{result=\"ok\"} %llu\n",
+                   (unsigned long long)METRIC_GET(m->registry_reloads[0]));
+  rc |= buf_printf(out, "eventd_registry_reloads_total{result=\"failed\"} %llu\n",
+                   (unsigned long long)METRIC_GET(m->registry_reloads[1]));
   rc |= counter(out, "eventd_ingest_bytes_total", "Bytes of POST /v1/events bodies received.",
                 METRIC_GET(m->ingest_bytes));
   rc |= gauge(out, "eventd_ingest_inflight_requests",

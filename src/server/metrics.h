@@ -22,6 +22,13 @@ typedef enum route {
   ROUTE_TAIL,       /* GET /v1/tail */
   ROUTE_HEALTHZ,    /* GET /healthz */
   ROUTE_METRICS,    /* GET /metrics */
+  ROUTE_REGISTRY,   /* GET /v1/registry */
+  ROUTE_REGISTRY_TYPE,     /* GET /v1/registry/{type} */
+  ROUTE_REGISTRY_RELOAD,   /* POST /v1/registry/reload */
+  ROUTE_REGISTRY_VALIDATE, /* POST /v1/registry/validate */
+  ROUTE_MAGMA_EVENTS,      /* GET /magma/v1/events/{network_id} */
+  ROUTE_MAGMA_COUNT,       /* GET /magma/v1/events/{network_id}/about/count */
+  ROUTE_MAGMA_STREAM,      /* GET /magma/v1/events/{network_id}/{stream_name} */
   ROUTE_OTHER,      /* anything else (404s) */
   ROUTE__COUNT
 } route;
@@ -35,8 +42,15 @@ typedef enum reject_reason {
   REJECT_DISK_FULL,              /* 503: ENOSPC */
   REJECT_STORE_FAILED,           /* 503: store I/O error */
   REJECT_SHUTTING_DOWN,          /* 503: daemon stopping */
+  REJECT_UNREGISTERED,           /* 400: type not in the registry (policy reject) */
+  REJECT_SCHEMA,                 /* 400: data does not match the type's schema */
   REJECT__COUNT
 } reject_reason;
+
+/* The inputs events arrive through (label `input` of eventd_input_events_total). */
+typedef enum ingest_input { INGEST_INPUT_HTTP = 0, INGEST_INPUT_GRPC, INGEST_INPUT__COUNT } ingest_input;
+/* What happened to them (label `outcome`). */
+enum { INPUT_OUTCOME_RECEIVED = 0, INPUT_OUTCOME_ACCEPTED, INPUT_OUTCOME_REJECTED, INPUT_OUTCOME__COUNT };
 
 /* Request methods, as the `method` label. */
 typedef enum http_method_label { METHOD_GET = 0, METHOD_HEAD, METHOD_POST, METHOD_OTHER, METHOD__COUNT } http_method_label;
@@ -45,13 +59,15 @@ typedef enum http_method_label { METHOD_GET = 0, METHOD_HEAD, METHOD_POST, METHO
 #define METRICS_CODE_MAX 599
 
 typedef struct metrics {
-  uint64_t events_received;  /* events found in POST bodies */
+  uint64_t events_received;  /* events found in requests of every input */
   uint64_t events_accepted;  /* events acknowledged (200), duplicates included */
   uint64_t events_duplicate; /* ... of which already stored (client id seen before) */
   uint64_t events_rejected[REJECT__COUNT];
+  uint64_t input_events[INGEST_INPUT__COUNT][INPUT_OUTCOME__COUNT]; /* the same, per input */
   uint64_t ingest_bytes;     /* POST /v1/events body bytes */
   uint64_t ingest_requests_inflight; /* gauge: appends waiting for the store */
   uint64_t tail_events_sent;
+  uint64_t registry_reloads[2];      /* [0] succeeded, [1] failed (SIGHUP or HTTP) */
   uint64_t http_requests[ROUTE__COUNT][METHOD__COUNT][METRICS_CODE_MAX - METRICS_CODE_MIN + 1];
   int64_t start_time_ns;
 } metrics;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "inputs/inputs.h"
 #include "server/server.h"
 
 #define FLUSH_GRACE_MS 200 /* time given to the loop to write the last answers */
@@ -26,7 +27,7 @@ static void finish_stop(server *s);
 
 static void on_done(evutil_socket_t fd, short what, void *arg) {
   server *s = arg;
-  http_api_drain_completions(s);
+  ingest_drain_completions(s);
   if (s->stopping && s->inflight == 0) finish_stop(s);
 }
 
@@ -46,6 +47,14 @@ static void on_stop_timeout(evutil_socket_t fd, short what, void *arg) {
   finish_stop(s);
 }
 
+/* SIGHUP: reload the registry; a failure keeps the running one (and is logged). */
+static void on_sighup(evutil_socket_t sig, short what, void *arg) {
+  server *s = arg;
+  char err[1024];
+  int rc = server_registry_reload(s, err, sizeof err);
+  if (rc == -2) log_warn(&s->log, "SIGHUP: %s; nothing to reload", err);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
   server *s = arg;
   const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
@@ -59,6 +68,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   log_info(&s->log, "%s: stopping (%zu appends in flight, %zu tail clients)", name, s->inflight,
            tail_client_count(s->tail));
   http_api_stop_accepting(s);
+  inputs_stop(s->inputs); /* gRPC: GOAWAY; calls in flight are still answered */
   tail_close_all(s->tail);
   if (s->inflight == 0) {
     finish_stop(s);
@@ -87,6 +97,9 @@ int server_new(evd_config *cfg, server **out, char *err, size_t errlen) {
    * kept across requests avoids an mmap/munmap pair per request. */
   arena_init(&s->req_arena, 4 * 1024 * 1024);
   buf_init(&s->scratch);
+  arena_init(&s->ingest_arena, 64 * 1024);
+  buf_init(&s->ingest_enc);
+  registry_holder_init(&s->registry, NULL);
 
   /* Thread-safe libevent (event_active from the store's writer) before any base exists. */
   if (evthread_use_pthreads() != 0) {
@@ -102,8 +115,10 @@ int server_new(evd_config *cfg, server **out, char *err, size_t errlen) {
   s->stop_timer = evtimer_new(s->base, on_stop_timeout, s);
   s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
   s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
-  if (!s->done_ev || !s->stop_timer || !s->sig_term || !s->sig_int ||
-      event_add(s->sig_term, NULL) != 0 || event_add(s->sig_int, NULL) != 0) {
+  s->sig_hup = evsignal_new(s->base, SIGHUP, on_sighup, s);
+  if (!s->done_ev || !s->stop_timer || !s->sig_term || !s->sig_int || !s->sig_hup ||
+      event_add(s->sig_term, NULL) != 0 || event_add(s->sig_int, NULL) != 0 ||
+      event_add(s->sig_hup, NULL) != 0) {
     snprintf(err, errlen, "libevent: cannot create events");
     goto fail;
   }
@@ -125,6 +140,7 @@ int server_new(evd_config *cfg, server **out, char *err, size_t errlen) {
   }
   store_set_commit_hook(s->st, tail_commit_hook, s->tail);
   if (http_api_start(s, err, errlen) != 0) goto fail;
+  if (inputs_start(s, &s->inputs, err, errlen) != 0) goto fail;
   *out = s;
   return 0;
 fail:
@@ -136,6 +152,7 @@ int server_run(server *s) {
   /* Exactly one line, parsed by tests and tools. */
   fprintf(stderr, "eventd: listening on %s\n", s->listen_url);
   fflush(stderr);
+  inputs_announce(s->inputs); /* "eventd: grpc listening on HOST:PORT" */
   log_info(&s->log, "eventd %s: data_dir %s, sync %s", EVD_VERSION, s->cfg.data_dir,
            s->cfg.sync == STORE_SYNC_ALWAYS ? "always" : s->cfg.sync == STORE_SYNC_NONE ? "none" : "batch");
   if (event_base_dispatch(s->base) < 0) {
@@ -149,7 +166,7 @@ int server_run(server *s) {
 void server_free(server *s) {
   if (!s) return;
   /* Answers that arrived while the loop was winding down. */
-  if (s->done_ev) http_api_drain_completions(s);
+  if (s->done_ev) ingest_drain_completions(s);
   if (s->tail) tail_close_all(s->tail);
   if (s->http) {
     /* Frees every connection; close callbacks clear the requests still waiting. */
@@ -160,15 +177,24 @@ void server_free(server *s) {
     store_close(s->st); /* commits what is queued; late callbacks land in the done list */
     s->st = NULL;
   }
-  if (s->done_ev) http_api_discard_completions(s);
+  /* Completions that came after the store closed: their inputs are gone (callbacks see
+   * that their requests were freed). */
+  if (s->done_ev) ingest_drain_completions(s);
+  /* Inputs last: no ingest completion can reach their calls any more. */
+  inputs_free(s->inputs);
+  s->inputs = NULL;
   tail_hub_free(s->tail);
   if (s->done_ev) event_free(s->done_ev);
   if (s->stop_timer) event_free(s->stop_timer);
   if (s->sig_term) event_free(s->sig_term);
   if (s->sig_int) event_free(s->sig_int);
+  if (s->sig_hup) event_free(s->sig_hup);
   if (s->base) event_base_free(s->base);
   arena_free(&s->req_arena);
   buf_free(&s->scratch);
+  arena_free(&s->ingest_arena);
+  buf_free(&s->ingest_enc);
+  registry_holder_destroy(&s->registry);
   pthread_mutex_destroy(&s->done_mu);
   config_free(&s->cfg);
   free(s);

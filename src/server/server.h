@@ -7,8 +7,9 @@
  * event_active (libevent is put in thread-safe mode with evthread_use_pthreads before the
  * base is created).
  *
- * Modules: server.c (lifecycle, signals, shutdown), http_api.c (routing, replies, ingest,
- * healthz), http_query.c (query, count, histogram, get by id), tail.c (SSE live tail),
+ * Modules: server.c (lifecycle, signals, shutdown), ingest.c (the ingest path shared by
+ * every input: normalize, registry, encode, completion hand-off), http_api.c (routing,
+ * replies, POST /v1/events, healthz), http_query.c (query, count, histogram, get by id), tail.c (SSE live tail),
  * metrics.c (counters and /metrics), query_params.c (query strings, cursors). */
 #ifndef EVD_SERVER_SERVER_H
 #define EVD_SERVER_SERVER_H
@@ -22,6 +23,8 @@
 #include "server/config.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "registry/registry.h"
+#include "server/ingest.h"
 #include "server/query_params.h"
 #include "store/store.h"
 
@@ -31,7 +34,6 @@ struct evhttp;
 struct evhttp_bound_socket;
 struct evhttp_request;
 
-typedef struct ingest_req ingest_req;
 typedef struct tail_hub tail_hub;
 
 typedef struct server {
@@ -44,11 +46,20 @@ typedef struct server {
   store *st;
   metrics m;
 
-  /* Ingest completions: the writer thread appends under done_mu and activates done_ev. */
+  /* Ingest completions (ingest.c): the writer thread appends under done_mu and activates
+   * done_ev. */
   pthread_mutex_t done_mu;
-  ingest_req *done_head, *done_tail;
+  ingest_batch *done_head, *done_tail;
   struct event *done_ev;
-  size_t inflight; /* appends queued and not answered yet (loop thread) */
+  size_t inflight; /* batches submitted and not answered yet (loop thread) */
+  /* Per-event scratch of ingest_add_* (loop thread; reset for every event). */
+  arena ingest_arena;
+  buf ingest_enc;
+
+  /* The event-type registry (NULL inside when none is configured). */
+  registry_holder registry;
+  int64_t registry_loaded_ns;      /* when the current one was installed */
+  char registry_last_error[1024];  /* why the last reload failed ("" after a success) */
 
   /* Request scratch, loop thread only: reset after every request. */
   arena req_arena;
@@ -56,9 +67,12 @@ typedef struct server {
 
   tail_hub *tail;
 
+  /* Inputs besides the HTTP API (src/inputs/inputs.h: gRPC, ...). */
+  struct input_set *inputs;
+
   /* Shutdown. */
   int stopping;
-  struct event *sig_term, *sig_int, *stop_timer;
+  struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
   int exit_code;
 } server;
 
@@ -80,11 +94,10 @@ void server_free(server *s);
 int http_api_start(server *s, char *err, size_t errlen);
 /* Stop accepting connections (shutdown step 1). */
 void http_api_stop_accepting(server *s);
-/* The loop side of the completion hand-off: answer every finished append. */
-void http_api_drain_completions(server *s);
-/* Free completions left after the store closed (their clients are gone). */
-void http_api_discard_completions(server *s);
 
+/* Append the 400 body for a batch with errors ({"error":"2 of 5 events are invalid",
+ * "errors":[{index, line?, field, reason}...], "more_errors"?}). Returns 0 or -1 (OOM). */
+int http_write_ingest_errors(const ingest_batch *b, buf *out);
 /* Reply helpers (all count the request in metrics and set Content-Type). */
 void http_reply_buf(server *s, struct evhttp_request *req, route r, int code, const buf *body);
 void http_reply_error(server *s, struct evhttp_request *req, route r, int code, const char *fmt,
@@ -96,6 +109,29 @@ const char *http_printable(const char *s, size_t n, char out[80]);
 http_method_label http_method_of(struct evhttp_request *req);
 /* Reply with whatever the handler put into the request's output buffer (JSON). */
 void http_reply_output(server *s, struct evhttp_request *req, route r, int code);
+
+/* 405 with an Allow header. */
+void http_method_not_allowed(server *s, struct evhttp_request *req, route r, const char *allow);
+
+/* ---- http_registry.c ---- */
+
+/* Load the registry the configuration names (registry.file, .spec_dirs, .unregistered,
+ * .streams). Returns 0 with *out (NULL when none is configured), or -1 with err
+ * ("registry: FILE:LINE: reason"). */
+int server_registry_load(const evd_config *c, registry **out, char *err, size_t errlen);
+/* Install r as the server's registry (taking the caller's reference; NULL = none). */
+void server_set_registry(server *s, registry *r);
+/* Load the configured registry again and swap it in, carrying its counters. Returns 0; -1
+ * with err when the new one does not load (the running one stays; logged and counted); -2
+ * when no registry is configured. Loop thread. */
+int server_registry_reload(server *s, char *err, size_t errlen);
+/* Requests under /v1/registry. */
+void http_registry_route(server *s, struct evhttp_request *req, const char *path);
+
+/* ---- http_magma.c ---- */
+
+/* Requests under /magma/v1/events/ (Magma orc8r-compatible queries). */
+void http_magma_route(server *s, struct evhttp_request *req, const char *path, const char *query);
 
 /* ---- http_query.c ---- */
 

@@ -102,7 +102,7 @@ class Daemon:
         self.runs += 1
         run = self.runs
         ready = threading.Event()
-        args = [self.binary, "--data-dir", self.data_dir, "--http", "127.0.0.1:0"] + self.extra_args
+        args = [self.binary, "--data-dir", self.data_dir, "--http", "127.0.0.1:0", "--grpc", "off"] + self.extra_args
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self._read_stderr, args=(self.proc, run, ready),
@@ -125,7 +125,7 @@ class Daemon:
         recovery)."""
         self.runs += 1
         run = self.runs
-        args = [self.binary, "--data-dir", self.data_dir, "--http", "127.0.0.1:0"] + self.extra_args
+        args = [self.binary, "--data-dir", self.data_dir, "--http", "127.0.0.1:0", "--grpc", "off"] + self.extra_args
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self._read_stderr,

@@ -21,8 +21,11 @@
 #   EVD_EXIT                   exit status of the daemon stopped last by evd_stop
 #
 # Functions:
-#   evd_start [ARGS...]        start eventd (--data-dir $EVD_DATA --http 127.0.0.1:0 ARGS) and
-#                              wait for its "eventd: listening on http://ADDR:PORT" line.
+#   evd_start [ARGS...]        start eventd (--data-dir $EVD_DATA --http 127.0.0.1:0
+#                              --grpc 127.0.0.1:0 ARGS) and wait for its
+#                              "eventd: listening on http://ADDR:PORT" line (and the
+#                              "eventd: grpc listening on ADDR:PORT" one unless ARGS turn gRPC
+#                              off: EVD_GRPC_ADDR, EVD_GRPC_PORT, empty when off).
 #                              EVD_DATA defaults to $EVD_TMP/data; set it before calling to
 #                              reuse a directory (restart). Fails the test if it does not start.
 #   evd_stop [SIGNAL]          send SIGNAL (default TERM) to the daemon, wait for it (15 s),
@@ -60,6 +63,8 @@ EVD_DATA=${EVD_DATA:-$EVD_TMP/data}
 EVD_PID=""
 EVD_URL=""
 EVD_PORT=""
+EVD_GRPC_ADDR=""
+EVD_GRPC_PORT=""
 EVD_LOG=""
 EVD_STATUS=""
 EVD_BODY=""
@@ -140,7 +145,7 @@ evd_check_log_clean() {
 evd_start() {
   EVD_START_COUNT=$((EVD_START_COUNT + 1))
   EVD_LOG=$EVD_TMP/eventd-$EVD_START_COUNT.log
-  "$EVD_EVENTD" --data-dir "$EVD_DATA" --http 127.0.0.1:0 "$@" 2>"$EVD_LOG" &
+  "$EVD_EVENTD" --data-dir "$EVD_DATA" --http 127.0.0.1:0 --grpc 127.0.0.1:0 "$@" 2>"$EVD_LOG" &
   EVD_PID=$!
   EVD_ALL_PIDS+=("$EVD_PID")
   local line=""
@@ -153,7 +158,17 @@ evd_start() {
   [[ -n $line ]] || evd_fail "eventd did not start (args: $*)"
   EVD_URL=${line#eventd: listening on }
   EVD_PORT=${EVD_URL##*:}
-  export EVD_URL EVD_PORT EVENTD_URL=$EVD_URL
+  # The gRPC line follows the HTTP one at once (none when gRPC is off).
+  EVD_GRPC_ADDR=""
+  for _ in $(seq 1 20); do
+    line=$(grep -m1 -o 'eventd: grpc listening on [^ ]*' "$EVD_LOG" 2>/dev/null || true)
+    [[ -n $line ]] && break
+    grep -q 'grpc.listen\|--grpc off\|listen: off' <<<"$*" && break
+    sleep 0.05
+  done
+  [[ -n $line ]] && EVD_GRPC_ADDR=${line#eventd: grpc listening on }
+  EVD_GRPC_PORT=${EVD_GRPC_ADDR##*:}
+  export EVD_URL EVD_PORT EVENTD_URL=$EVD_URL EVD_GRPC_ADDR EVD_GRPC_PORT
 }
 
 evd_stop() {

@@ -5,3 +5,4 @@
 #include "test-list-store.h"
 #include "test-list-server.h"
 #include "test-list-registry.h"
+#include "test-list-grpc.h"

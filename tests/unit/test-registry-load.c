@@ -355,7 +355,7 @@ TEST_IMPL(registry_unregistered_policy_global_and_per_stream) {
   /* the default policy of the options applies when the file sets none */
   write_file(dir, "reg2.yml", "spec_dirs: [specs]\nevent_registry:\n  known: {filename: t.yml}\n");
   snprintf(path, sizeof path, "%s/reg2.yml", dir);
-  registry_options opts = {NULL, 0, REGISTRY_ACCEPT_AND_FLAG};
+  registry_options opts = {NULL, 0, REGISTRY_ACCEPT_AND_FLAG, NULL, 0};
   r = registry_load(path, &opts, err, sizeof err);
   ASSERT(r);
   EXPECT_CHECK(r, "x", "other", "{}", "unknown-flagged");
@@ -420,7 +420,7 @@ TEST_IMPL(registry_spec_search_path_and_magma_layouts) {
   snprintf(path, sizeof path, "%s/conf/eventd.yml", dir);
   snprintf(extra, sizeof extra, "%s/extra", dir);
   const char *dirs[] = {extra};
-  registry_options opts = {dirs, 1, REGISTRY_REJECT};
+  registry_options opts = {dirs, 1, REGISTRY_REJECT, NULL, 0};
   registry *r = registry_load(path, &opts, err, sizeof err);
   if (!r) fprintf(stderr, "%s\n", err);
   ASSERT(r);

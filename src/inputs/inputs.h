@@ -1,0 +1,40 @@
+/* inputs: the table of network inputs besides the HTTP API (gRPC today; forward and syslog
+ * follow the same pattern). Every input feeds events through server/ingest.h on the event
+ * loop thread, so an input needs no locking.
+ *
+ * An input is one `input_plugin`: start binds and registers its listeners on s->base (or
+ * does nothing when its configuration turns it off) and returns its state; stop is the
+ * first step of a graceful shutdown (stop accepting, tell clients — e.g. HTTP/2 GOAWAY —
+ * and finish what is in flight); free releases everything once the loop has stopped and the
+ * store is closed (no ingest completion can arrive any more). */
+#ifndef EVD_INPUTS_INPUTS_H
+#define EVD_INPUTS_INPUTS_H
+
+#include <stddef.h>
+
+struct server;
+
+typedef struct input_plugin {
+  const char *name;
+  /* Start the input. Returns 0 with *state (NULL when the input is off), or -1 with err. */
+  int (*start)(struct server *s, void **state, char *err, size_t errlen);
+  /* Print the input's "eventd: NAME listening on ..." line (when it is on). */
+  void (*announce)(void *state);
+  void (*stop)(void *state);
+  void (*free)(void *state);
+} input_plugin;
+
+/* The started inputs of a server. */
+typedef struct input_set input_set;
+
+/* Start every input of the table, in order. Returns 0 with *out, or -1 with err (the
+ * inputs started so far are freed). */
+int inputs_start(struct server *s, input_set **out, char *err, size_t errlen);
+/* Print every started input's listening line (after the HTTP one). */
+void inputs_announce(input_set *in);
+/* Graceful stop of every input (shutdown step 1). NULL is fine. */
+void inputs_stop(input_set *in);
+/* Free every input. NULL is fine. */
+void inputs_free(input_set *in);
+
+#endif

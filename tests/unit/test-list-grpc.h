@@ -1,0 +1,10 @@
+/* Unit tests of src/inputs/grpc (see test-list.h). */
+TEST_ENTRY(grpc_framer_reassembles_messages_split_anywhere)
+TEST_ENTRY(grpc_framer_refuses_oversized_message_from_its_prefix)
+TEST_ENTRY(grpc_framer_refuses_compressed_message)
+TEST_ENTRY(grpc_framer_reports_a_partial_message)
+TEST_ENTRY(grpc_timeout_header_units_and_errors)
+TEST_ENTRY(grpc_message_percent_encoding)
+TEST_ENTRY(grpc_decode_refuses_nul_and_invalid_utf8_in_nested_strings)
+TEST_ENTRY(grpc_native_event_maps_fields_and_last_label_wins)
+TEST_ENTRY(grpc_magma_event_maps_fields_and_reports_bad_json)
