@@ -86,6 +86,7 @@ struct grpc_call {
   size_t nmessages;
   size_t unconsumed;   /* DATA bytes received and not yet given back to the window */
   int remote_closed;   /* END_STREAM received */
+  int expired;         /* the deadline passed while the client was still sending */
   /* answer */
   int answered;        /* a final status has been submitted */
   buf resp;            /* the framed response message */
@@ -239,10 +240,23 @@ void grpc_call_resume(grpc_call *c) {
   conn_flush(conn);
 }
 
+/* How long an expired call waits for the rest of its request before it is answered anyway.
+ * Answering while the client is still sending forces a RST_STREAM on it, which some clients
+ * (curl) report as a transport error instead of the status. */
+#define DEADLINE_DRAIN_GRACE_US 1000000
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg) {
   grpc_call *c = arg;
   grpc_conn *conn = c->conn;
   if (!grpc_call_live(c)) return;
+  if (!c->remote_closed && !c->expired) {
+    /* Nothing more will be ingested (on_message checks `expired`); answer when the request
+     * has been read, or after the grace period. */
+    c->expired = 1;
+    struct timeval grace = {.tv_sec = 0, .tv_usec = DEADLINE_DRAIN_GRACE_US};
+    event_add(c->deadline, &grace);
+    return;
+  }
   log_debug(&c->g->s->log, "grpc: %s %s: deadline of %lld ms passed before the answer",
             conn->peer, c->method ? c->method->path : c->path,
             (long long)(c->timeout_ns / NS_PER_MS));
@@ -317,6 +331,7 @@ static int on_message(void *arg, const uint8_t *msg, size_t len) {
   grpc_call *c = arg;
   if (!grpc_call_live(c)) return -1;
   c->nmessages++;
+  if (c->expired) return 0; /* past the deadline: read, not ingested; answered at half-close */
   if (!c->method->client_streaming && c->nmessages > 1) {
     grpc_call_fail(c, GRPC_INTERNAL, "more than one request message for a unary method");
     return -1;
@@ -355,6 +370,10 @@ static void call_half_closed(grpc_call *c) {
   c->remote_closed = 1;
   c->st.half_closed = 1;
   if (!grpc_call_live(c)) return;
+  if (c->expired) {
+    grpc_call_fail(c, GRPC_DEADLINE_EXCEEDED, "deadline exceeded before the request was read");
+    return;
+  }
   if (grpc_framer_partial(&c->fr)) {
     grpc_call_fail(c, GRPC_INTERNAL, "the request ended inside a message");
     return;
