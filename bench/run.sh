@@ -2,8 +2,12 @@
 # bench/run.sh [scenario...] — run eventd benchmark scenarios and write the results to
 # bench/results/<scenario>-<date>.{md,json} (docs/performance.md explains each one).
 #
-# Scenarios: ingest ingest-always ingest-small idle-rss query profile-ingest
+# Scenarios: ingest ingest-always ingest-small idle-rss query profile-ingest grpc validate
 #            (default: ingest ingest-always ingest-small idle-rss query)
+#   grpc      bench/grpc_bench.sh (h2load: LogEvent with 1/16/64 callers, PublishStream),
+#             RUNS times; knobs EVD_GRPC_BENCH_* (see that script)
+#   validate  build/bench/validate_bench on examples/registry/eventd.yml, RUNS times
+#             (validation ns/event next to the in-process ingest cost)
 #
 # Each scenario starts its own eventd (built in $EVD_BUILD_DIR, default build/) on
 # 127.0.0.1 with a free port and a data directory under bench/work/, samples the daemon's
@@ -418,6 +422,116 @@ for k, v in sorted(t1.items(), key=lambda kv: -int(kv[1]) + int(t0.get(kv[0], 0)
   log "wrote $out.md (perf data: $WORK/perf.data)"
 }
 
+# report_lines SCENARIO RUNS_FILE EXTRA_JSON — results/<scenario>-<stamp>.{json,md} for the
+# scenarios whose runs are tables of named figures (grpc, validate): RUNS_FILE holds one JSON
+# object per run, {"run": I, "command": ..., "rows": {NAME: {FIGURE: VALUE}}}; the report
+# lists every run and the median of each figure.
+report_lines() {
+  local scen=$1 runs=$2 extra=$3 out=$RESULTS/$1-$STAMP
+  machine_json >"$out.machine.json"
+  python3 - "$scen" "$runs" "$out.machine.json" "$extra" "$out" <<'EOF'
+import json, statistics, sys, time
+scen, runs_path, machine_path, extra_json, out = sys.argv[1:6]
+runs = [json.loads(l) for l in open(runs_path) if l.strip()]
+m = json.load(open(machine_path))
+extra = json.loads(extra_json)
+names, figures = [], []
+for r in runs:
+    for n, row in r["rows"].items():
+        if n not in names: names.append(n)
+        for f in row:
+            if f not in figures: figures.append(f)
+median = {n: {f: statistics.median([r["rows"][n][f] for r in runs
+                                     if n in r["rows"] and f in r["rows"][n]])
+              for f in figures if any(n in r["rows"] and f in r["rows"][n] for r in runs)}
+          for n in names}
+def fmt(v): return f"{v:,.1f}" if isinstance(v, float) and abs(v) < 100 else f"{v:,.0f}"
+md = [f"# eventd benchmark: {scen}", "",
+      f"- date (UTC): {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())}",
+      f"- commit: {m['commit']} at report time (build {m['build_type']}, {m['build_dir']}, "
+      f"eventd built {m.get('eventd_built', '?')})",
+      f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_mib']} MiB RAM, kernel {m['kernel']}, "
+      f"load average at the end {' '.join(m['loadavg'])} (a shared machine: other jobs ran "
+      f"during the runs; medians of {len(runs)} runs)"]
+for k, v in extra.items():
+    md.append(f"- {k}: {v}")
+md += ["", f"## Median of {len(runs)} runs", "", "| | " + " | ".join(figures) + " |",
+       "|---|" + "---|" * len(figures)]
+for n in names:
+    md.append(f"| {n} | " + " | ".join(fmt(median[n][f]) if f in median[n] else "-" for f in figures) + " |")
+md += ["", "## Every run", "", "| run | | " + " | ".join(figures) + " |", "|---|---|" + "---|" * len(figures)]
+for r in runs:
+    for n in names:
+        row = r["rows"].get(n, {})
+        md.append(f"| {r['run']} | {n} | " + " | ".join(fmt(row[f]) if f in row else "-" for f in figures) + " |")
+md += ["", "Commands:", "", "```"] + [r["command"] for r in runs] + ["```", ""]
+open(out + ".md", "w").write("\n".join(md))
+with open(out + ".json", "w") as f:
+    json.dump({"scenario": scen, "machine": m, "params": extra, "runs": runs, "median": median}, f, indent=1)
+    f.write("\n")
+EOF
+  rm -f "$out.machine.json"
+  log "wrote $out.md"
+  cat "$out.md" >&2
+}
+
+# scenario_grpc — bench/grpc_bench.sh RUNS times (each starts its own eventd per gRPC
+# scenario: LogEvent with 1, 16 and 64 callers, PublishStream).
+scenario_grpc() {
+  local runs=$WORK/grpc-runs.jsonl i out cmd
+  : >"$runs"
+  for i in $(seq 1 "$RUNS"); do
+    wait_quiet >/dev/null
+    cmd=(env EVD_BUILD_DIR="$BUILD" EVD_BENCH_WORK="$WORK" "$ROOT/bench/grpc_bench.sh")
+    log "grpc run $i: ${cmd[*]}"
+    out=$("${cmd[@]}") || die "grpc run $i: grpc_bench.sh failed"
+    echo "$out" >&2
+    python3 -c 'import json, re, sys
+rows = {}
+for l in sys.argv[1].splitlines():
+    m = re.match(r"(\S+)\s+(\S+) calls/s\s+(\S+) events/s\s+latency min (\S+) max (\S+) mean (\S+)", l)
+    if m:
+        rows[m.group(1)] = {"calls/s": float(m.group(2)), "events/s": float(m.group(3)),
+                            "latency mean": m.group(6), "latency max": m.group(5)}
+        for k in ("latency mean", "latency max"):
+            v = rows[m.group(1)][k]
+            n = re.match(r"([\d.]+)(us|ms|s)$", v)
+            rows[m.group(1)][k + " ms"] = float(n.group(1)) * {"us": 1e-3, "ms": 1, "s": 1e3}[n.group(2)] if n else None
+            del rows[m.group(1)][k]
+if not rows: sys.exit("no figures in grpc_bench.sh output")
+print(json.dumps({"run": int(sys.argv[2]), "command": sys.argv[3], "rows": rows}))' \
+      "$out" "$i" "${cmd[*]}" >>"$runs" || die "grpc run $i: cannot parse its output"
+  done
+  report_lines grpc "$runs" "{\"tool\":\"h2load (nghttp2-client), one event per LogEvent call, PublishStream: 4 calls of ${EVD_GRPC_BENCH_BATCHES:-50} batches x ${EVD_GRPC_BENCH_BATCH:-100} events\",\"seconds per scenario\":${EVD_GRPC_BENCH_SECONDS:-10},\"sync\":\"${EVD_GRPC_BENCH_SYNC:-batch}\",\"note\":\"every call answered OK is checked against the stored count\"}"
+}
+
+# scenario_validate — validate_bench RUNS times on the example registry.
+scenario_validate() {
+  local vb=$BUILD/bench/validate_bench runs=$WORK/validate-runs.jsonl i out cmd
+  [[ -x $vb ]] || die "$vb is missing; build first"
+  : >"$runs"
+  for i in $(seq 1 "$RUNS"); do
+    wait_quiet >/dev/null
+    cmd=("$vb" --registry "$ROOT/examples/registry/eventd.yml")
+    log "validate run $i: ${cmd[*]}"
+    out=$("${cmd[@]}") || die "validate run $i: validate_bench failed"
+    echo "$out" >&2
+    python3 -c 'import json, sys
+rows = {}
+for l in sys.argv[1].splitlines():
+    c = [x.strip() for x in l.strip().strip("|").split("|")]
+    if len(c) == 5 and c[1].isdigit():
+        rows[c[0]] = {"bytes": int(c[1]), "validation ns/event": float(c[2]),
+                      "ingest ns/event": float(c[3]) if c[3] != "-" else None,
+                      "validation share %": float(c[4].rstrip("%")) if c[4] != "-" else None}
+        rows[c[0]] = {k: v for k, v in rows[c[0]].items() if v is not None}
+if not rows: sys.exit("no figures in validate_bench output")
+print(json.dumps({"run": int(sys.argv[2]), "command": sys.argv[3], "rows": rows}))' \
+      "$out" "$i" "${cmd[*]}" >>"$runs" || die "validate run $i: cannot parse its output"
+  done
+  report_lines validate "$runs" "{\"what\":\"validation: registry check of one event (thread CPU time, best of 7 inner runs); ingest: json_parse + event_from_json + record_encode of the same event without a registry (the event loop's per-event work before the store)\"}"
+}
+
 SCENARIOS=("$@")
 ((${#SCENARIOS[@]})) || SCENARIOS=(ingest ingest-always ingest-small idle-rss query)
 for s in "${SCENARIOS[@]}"; do
@@ -428,6 +542,8 @@ for s in "${SCENARIOS[@]}"; do
     idle-rss) scenario_idle_rss ;;
     query) scenario_query ;;
     profile-ingest) scenario_profile_ingest ;;
-    *) die "unknown scenario '$s' (ingest ingest-always ingest-small idle-rss query profile-ingest)" ;;
+    grpc) scenario_grpc ;;
+    validate) scenario_validate ;;
+    *) die "unknown scenario '$s' (ingest ingest-always ingest-small idle-rss query profile-ingest grpc validate)" ;;
   esac
 done

@@ -9,7 +9,7 @@ PKGS=(
   libevent-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev zlib1g-dev
   curl python3 procps iproute2
   libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler python3-grpcio python3-grpc-tools
-  nghttp2-client
+  nghttp2-client openssl
 )
 
 missing=()

@@ -99,6 +99,10 @@ static const setting SETTINGS[] = {
      "HOST:PORT of the gRPC server (h2c), or off"},
     {"grpc.max_message_bytes", K_SIZE, OFF(grpc_max_message_bytes), 1024, 1 * GiB,
      "largest gRPC request message"},
+    {"grpc.tls.cert", K_OPT_PATH, OFF(grpc_tls_cert), 0, 0,
+     "PEM certificate (chain) for gRPC over TLS; with grpc.tls.key; \"\" = h2c"},
+    {"grpc.tls.key", K_OPT_PATH, OFF(grpc_tls_key), 0, 0,
+     "PEM private key for grpc.tls.cert; \"\" = h2c"},
     {"registry.file", K_OPT_PATH, OFF(registry_file), 0, 0,
      "event-type registry (eventd.yml-compatible file or spec directory); \"\" = none"},
     {"registry.spec_dirs", K_DIRLIST, OFF(registry_spec_dirs), 0, 0,
@@ -157,7 +161,10 @@ void config_free(evd_config *c) {
   free(c->http_listen);
   free(c->registry_file);
   free(c->grpc_listen);
+  free(c->grpc_tls_cert);
+  free(c->grpc_tls_key);
   c->data_dir = c->http_listen = c->registry_file = c->grpc_listen = NULL;
+  c->grpc_tls_cert = c->grpc_tls_key = NULL;
   free_dirlist(c);
   free_streams(c);
 }
@@ -835,6 +842,7 @@ static const struct {
     {"--data-dir", "data_dir"},  {"--http", "http.listen"},
     {"--sync", "sync"},          {"--log-level", "log_level"},
     {"--registry", "registry.file"}, {"--grpc", "grpc.listen"},
+    {"--grpc-tls-cert", "grpc.tls.cert"}, {"--grpc-tls-key", "grpc.tls.key"},
 };
 
 /* Split argv[*i] into option name and value ("--opt=value" or "--opt value"). Returns the
@@ -1077,6 +1085,7 @@ void config_usage(FILE *out) {
       "SYNOPSIS\n"
       "    eventd [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--grpc HOST:PORT|off]\n"
       "           [--sync always|batch|none] [--log-level LEVEL] [--registry FILE]\n"
+      "           [--grpc-tls-cert PEM --grpc-tls-key PEM]\n"
       "           [--set NAME=VALUE]...\n"
       "    eventd --check-config [--config FILE] [OPTIONS]\n"
       "    eventd --print-config [--config FILE] [OPTIONS]\n"
@@ -1113,6 +1122,11 @@ void config_usage(FILE *out) {
       "        Serve gRPC (h2c: Magma's EventService/LogEvent, eventd.v1.Events, health) on\n"
       "        HOST:PORT (setting grpc.listen; default 127.0.0.1:50075), or not at all.\n"
       "        Port 0 picks a free port; the line \"eventd: grpc listening on ...\" shows it.\n"
+      "    --grpc-tls-cert FILE, --grpc-tls-key FILE\n"
+      "        Serve gRPC over TLS (HTTP/2 negotiated with ALPN \"h2\", TLS 1.2 or newer)\n"
+      "        with the PEM certificate chain and private key in these files (settings\n"
+      "        grpc.tls.cert, grpc.tls.key: both or neither). A file that cannot be read or\n"
+      "        used stops startup with the file and the reason. Without them: h2c.\n"
       "    --registry FILE\n"
       "        Check events against the event-type registry FILE (setting registry.file):\n"
       "        an eventd.yml-compatible file (Magma's event_registry) or a directory of spec\n"

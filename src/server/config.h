@@ -50,6 +50,8 @@ typedef struct evd_config {
   int64_t shutdown_timeout_ns;       /* shutdown_timeout */
   char *grpc_listen;                 /* grpc.listen, "HOST:PORT" or "off" */
   uint64_t grpc_max_message_bytes;   /* grpc.max_message_bytes */
+  char *grpc_tls_cert;               /* grpc.tls.cert: PEM certificate chain (NULL: h2c) */
+  char *grpc_tls_key;                /* grpc.tls.key: PEM private key (NULL: h2c) */
   char *registry_file;               /* registry.file (NULL: no registry, accept everything) */
   char **registry_spec_dirs;         /* registry.spec_dirs */
   size_t registry_nspec_dirs;

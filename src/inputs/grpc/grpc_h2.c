@@ -1,7 +1,9 @@
 /* grpc_h2: the gRPC transport — h2c connections (HTTP/2 with prior knowledge, what gRPC
  * clients use for insecure channels) on libevent bufferevents in the daemon's event loop,
  * with nghttp2's server session doing the HTTP/2 protocol, and gRPC's request framing,
- * deadlines, answers (trailers) and graceful shutdown (GOAWAY) on top.
+ * deadlines, answers (trailers) and graceful shutdown (GOAWAY) on top. With grpc.tls.* set,
+ * the connections are TLS instead (bufferevent_openssl, ALPN "h2"; grpc_tls.c); the HTTP/2
+ * side is the same.
  *
  * Entry points (the only places a connection may be freed): accept, the bufferevent read,
  * write and event callbacks, a call's deadline timer, grpc_call_resume (ingest
@@ -16,10 +18,13 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -32,6 +37,7 @@
 #include "core/timeutil.h"
 #include "inputs/grpc/grpc.h"
 #include "inputs/grpc/grpc_internal.h"
+#include "inputs/grpc/grpc_tls.h"
 #include "server/server.h"
 
 #define OUTPUT_HIGH_WATER (256 * 1024)       /* stop serializing frames above this */
@@ -52,6 +58,7 @@ struct grpc_server {
   arena scratch;         /* decoding one message at a time (loop thread) */
   nghttp2_session_callbacks *cbs;
   nghttp2_option *opt;
+  grpc_tls_ctx *tls;     /* NULL: h2c; else TLS with ALPN h2 (grpc.tls.*) */
 };
 
 struct grpc_conn {
@@ -504,6 +511,19 @@ static void on_write(struct bufferevent *bev, void *arg) {
 
 static void on_conn_event(struct bufferevent *bev, short what, void *arg) {
   grpc_conn *conn = arg;
+  if ((what & BEV_EVENT_CONNECTED) && conn->g->tls) {
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    log_debug(&conn->g->s->log, "grpc: %s: TLS handshake done (%s, %s)", conn->peer,
+              ssl ? SSL_get_version(ssl) : "?", ssl ? SSL_get_cipher_name(ssl) : "?");
+  }
+  if ((what & BEV_EVENT_ERROR) && conn->g->tls) {
+    unsigned long e;
+    char reason[256];
+    while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+      ERR_error_string_n(e, reason, sizeof reason);
+      log_debug(&conn->g->s->log, "grpc: %s: TLS: %s", conn->peer, reason);
+    }
+  }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     if (conn->calls)
       log_debug(&conn->g->s->log, "grpc: %s: connection closed with streams open", conn->peer);
@@ -538,7 +558,25 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     port = ntohs(a4->sin_port);
   }
   snprintf(conn->peer, sizeof conn->peer, "%s:%d", host, port);
-  conn->bev = bufferevent_socket_new(g->s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (g->tls) {
+    /* The bufferevent owns the SSL (freed with it, BEV_OPT_CLOSE_ON_FREE); the handshake
+     * runs before any HTTP/2 bytes, which wait in the output buffer meanwhile. */
+    SSL *ssl = SSL_new(g->tls);
+    conn->bev = ssl ? bufferevent_openssl_socket_new(g->s->base, fd, ssl,
+                                                     BUFFEREVENT_SSL_ACCEPTING,
+                                                     BEV_OPT_CLOSE_ON_FREE)
+                    : NULL;
+    if (!conn->bev) {
+      if (ssl) SSL_free(ssl);
+      ERR_clear_error();
+      log_error(&g->s->log, "grpc: %s: cannot set up TLS for the connection", conn->peer);
+    } else {
+      /* A client that closes without close_notify is an ordinary EOF, not an error. */
+      bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
+    }
+  } else {
+    conn->bev = bufferevent_socket_new(g->s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  }
   if (!conn->bev) {
     evutil_closesocket(fd);
     free(conn);
@@ -604,6 +642,19 @@ static int grpc_start(server *s, void **state, char *err, size_t errlen) {
   nghttp2_session_callbacks_set_on_stream_close_callback(g->cbs, on_stream_close);
   nghttp2_option_set_no_auto_window_update(g->opt, 1);
 
+  const char *cert = s->cfg.grpc_tls_cert, *key = s->cfg.grpc_tls_key;
+  if ((cert && *cert) != (key && *key)) {
+    snprintf(err, errlen, "grpc.tls.cert and grpc.tls.key go together: %s is set, %s is not",
+             cert && *cert ? "grpc.tls.cert" : "grpc.tls.key",
+             cert && *cert ? "grpc.tls.key" : "grpc.tls.cert");
+    grpc_free(g);
+    return -1;
+  }
+  if (cert && *cert && !(g->tls = grpc_tls_ctx_new(cert, key, err, errlen))) {
+    grpc_free(g);
+    return -1;
+  }
+
   struct evutil_addrinfo hints = {0}, *ai = NULL;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -650,7 +701,7 @@ static int grpc_start(server *s, void **state, char *err, size_t errlen) {
 static void grpc_announce(void *state) {
   grpc_server *g = state;
   /* One line, parsed by tests and tools (like the HTTP one). */
-  fprintf(stderr, "eventd: grpc listening on %s\n", g->addr);
+  fprintf(stderr, "eventd: grpc listening on %s%s\n", g->addr, g->tls ? " (TLS, ALPN h2)" : "");
   fflush(stderr);
 }
 
@@ -683,6 +734,7 @@ static void grpc_free(void *state) {
   if (g->lis) evconnlistener_free(g->lis);
   if (g->cbs) nghttp2_session_callbacks_del(g->cbs);
   if (g->opt) nghttp2_option_del(g->opt);
+  if (g->tls) grpc_tls_ctx_free(g->tls);
   arena_free(&g->scratch);
   free(g);
 }

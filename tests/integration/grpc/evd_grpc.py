@@ -7,7 +7,8 @@ missing). Every command prints one JSON object on stdout, e.g.
     {"code": "INVALID_ARGUMENT", "details": "Event validation failed, Details: ..."}
 so that the shell tests can assert on it with evd_json.
 
-Commands (ADDR is HOST:PORT of eventd's gRPC server):
+Commands (ADDR is HOST:PORT of eventd's gRPC server; with $EVD_GRPC_TLS_CA set to a PEM
+file the channel is TLS, trusting those certificates, else insecure h2c):
   gen
   log ADDR --type T [--stream S] [--tag G] [--value JSON] [--value-size N] [--timeout S] [--gzip]
   publish ADDR EVENTS_JSON [--timeout S]   EVENTS_JSON: a list of eventd.v1.Event fields
@@ -75,6 +76,17 @@ def stubs():
     return magma_pb2, magma_grpc, native_pb2, native_grpc, health_pb2, health_pb2_grpc
 
 
+def channel(addr, options=None):
+    """A channel to addr: TLS when $EVD_GRPC_TLS_CA names a PEM file of trusted
+    certificates (the server's self-signed one in the tests), else insecure (h2c)."""
+    ca = os.environ.get("EVD_GRPC_TLS_CA")
+    if ca:
+        with open(ca, "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+        return grpc.secure_channel(addr, creds, options=options)
+    return grpc.insecure_channel(addr, options=options)
+
+
 def out(obj):
     print(json.dumps(obj))
     sys.stdout.flush()
@@ -101,7 +113,7 @@ def cmd_log(a):
     if a.value_size is not None:
         pad = max(0, a.value_size - len('{"pad":""}'))
         value = json.dumps({"pad": "x" * pad})
-    ch = grpc.insecure_channel(a.addr)
+    ch = channel(a.addr)
     stub = magma_grpc.EventServiceStub(ch)
     req = magma_pb2.Event(stream_name=a.stream, event_type=a.type, tag=a.tag, value=value)
     kw = {"timeout": a.timeout}
@@ -116,7 +128,7 @@ def cmd_log(a):
 
 def cmd_publish(a):
     _, _, pb, pg, *_ = stubs()
-    stub = pg.EventsStub(grpc.insecure_channel(a.addr))
+    stub = pg.EventsStub(channel(a.addr))
     req = pb.PublishRequest(events=[native_event(pb, e) for e in json.loads(a.events)])
     try:
         r = stub.Publish(req, timeout=a.timeout)
@@ -128,7 +140,7 @@ def cmd_publish(a):
 
 def cmd_stream(a):
     _, _, pb, pg, *_ = stubs()
-    stub = pg.EventsStub(grpc.insecure_channel(a.addr))
+    stub = pg.EventsStub(channel(a.addr))
     batches = json.loads(a.batches)
 
     def reqs():
@@ -145,7 +157,7 @@ def cmd_stream(a):
 
 def cmd_health(a):
     *_, hpb, hg = stubs()
-    stub = hg.HealthStub(grpc.insecure_channel(a.addr))
+    stub = hg.HealthStub(channel(a.addr))
     try:
         r = stub.Check(hpb.HealthCheckRequest(service=a.service), timeout=a.timeout)
         out({"code": "OK", "details": "",
@@ -155,7 +167,7 @@ def cmd_health(a):
 
 
 def cmd_raw(a):
-    ch = grpc.insecure_channel(a.addr)
+    ch = channel(a.addr)
     call = ch.stream_unary(a.path)
     msgs = [bytes.fromhex(h) for h in a.messages]
     try:
@@ -168,7 +180,7 @@ def cmd_raw(a):
 def cmd_load(a):
     magma_pb2, magma_grpc, *_ = stubs()
     # A local subchannel pool per channel: K channels are K TCP connections.
-    channels = [grpc.insecure_channel(a.addr, options=[("grpc.use_local_subchannel_pool", 1)])
+    channels = [channel(a.addr, options=[("grpc.use_local_subchannel_pool", 1)])
                 for _ in range(a.channels)]
     stubs_ = [magma_grpc.EventServiceStub(c) for c in channels]
     counts = {}
@@ -217,7 +229,7 @@ def cmd_load(a):
 
 def cmd_pload(a):
     _, _, pb, pg, *_ = stubs()
-    stub = pg.EventsStub(grpc.insecure_channel(a.addr))
+    stub = pg.EventsStub(channel(a.addr))
     counts, details = {}, {}
     accepted = [0]
     lock = threading.Lock()
@@ -248,7 +260,7 @@ def cmd_pload(a):
 
 def cmd_cancel(a):
     magma_pb2, magma_grpc, *_ = stubs()
-    ch = grpc.insecure_channel(a.addr)
+    ch = channel(a.addr)
     stub = magma_grpc.EventServiceStub(ch)
     futs = []
     for i in range(a.calls):
