@@ -63,9 +63,13 @@ static void shown(char *out, size_t outsz, const char *s, size_t n, size_t max) 
   out[k] = '\0';
 }
 
-static int fail(evd_field_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(evd_field_error *err, const char *field, const char *fmt, ...) {
+/* Fill *err (field path, reason, kind) and return -1. fail() is for rule violations,
+ * fail_limit() for values over a configured limit, fail_nomem() for allocation failures. */
+static int fail_kind(evd_field_error *err, evd_error_kind kind, const char *field,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail_kind(evd_field_error *err, evd_error_kind kind, const char *field,
+                     const char *fmt, ...) {
+  err->kind = kind;
   shown(err->field, sizeof err->field, field, strlen(field), sizeof err->field - 4);
   va_list ap;
   va_start(ap, fmt);
@@ -73,6 +77,10 @@ static int fail(evd_field_error *err, const char *field, const char *fmt, ...) {
   va_end(ap);
   return -1;
 }
+
+#define fail(err, field, ...) fail_kind(err, EVD_ERR_INVALID, field, __VA_ARGS__)
+#define fail_limit(err, field, ...) fail_kind(err, EVD_ERR_LIMIT, field, __VA_ARGS__)
+#define fail_nomem(err) fail_kind(err, EVD_ERR_NOMEM, "", "out of memory")
 
 /* "expected string, got number" */
 static int fail_type(evd_field_error *err, const char *field, const char *expected,
@@ -121,7 +129,7 @@ static void char_desc(unsigned char c, char out[16]) {
 static int check_name(const char *field, strv v, const evd_limits *lim, evd_field_error *err) {
   if (v.n == 0) return fail(err, field, "must not be empty");
   if (v.n > lim->name_max)
-    return fail(err, field, "exceeds %zu bytes (limits.name_max)", lim->name_max);
+    return fail_limit(err, field, "exceeds %zu bytes (limits.name_max)", lim->name_max);
   const unsigned char *cls = classes();
   const unsigned char *p = (const unsigned char *)v.p;
   for (size_t i = 0; i < v.n; i++) {
@@ -257,11 +265,11 @@ static int convert_labels(const json_value *v, const evd_limits *lim, arena *a, 
                           evd_field_error *err) {
   if (v->type != JSON_OBJECT) return fail_type(err, "labels", "object", v);
   if (v->n > lim->labels_max)
-    return fail(err, "labels", "has %u labels, more than the limit of %zu (limits.labels_max)",
+    return fail_limit(err, "labels", "has %u labels, more than the limit of %zu (limits.labels_max)",
                 v->n, lim->labels_max);
   if (v->n == 0) return 0;
   evd_label *labels = arena_alloc(a, v->n * sizeof *labels);
-  if (!labels) return fail(err, "", "out of memory");
+  if (!labels) return fail_nomem(err);
   size_t i = 0;
   for (const json_value *m = v->child; m; m = m->next) {
     if (m->type != JSON_STRING) {
@@ -298,7 +306,7 @@ static int check_hex_id(event *ev, evd_field f, size_t digits, arena *a, evd_fie
   if (!nonzero) return fail(err, name, "must not be all zeros");
   if (upper) {
     char *low = arena_alloc(a, v->n + 1);
-    if (!low) return fail(err, "", "out of memory");
+    if (!low) return fail_nomem(err);
     for (size_t i = 0; i < v->n; i++) {
       char c = v->p[i];
       low[i] = (char)(c >= 'A' && c <= 'F' ? c + 32 : c);
@@ -353,7 +361,7 @@ static int check_event(event *ev, const evd_limits *lim, int64_t now_ns, arena *
   if (key->n == 0) {
     strv s = ev->f[EVF_STREAM], t = ev->f[EVF_TYPE];
     char *k = arena_alloc(a, s.n + 1 + t.n + 1);
-    if (!k) return fail(err, "", "out of memory");
+    if (!k) return fail_nomem(err);
     memcpy(k, s.p, s.n);
     k[s.n] = '.';
     memcpy(k + s.n + 1, t.p, t.n);
@@ -362,7 +370,7 @@ static int check_event(event *ev, const evd_limits *lim, int64_t now_ns, arena *
     key_defaulted = 1;
   }
   if (key->n > lim->name_max)
-    return fail(err, "key", "exceeds %zu bytes (limits.name_max)%s", lim->name_max,
+    return fail_limit(err, "key", "exceeds %zu bytes (limits.name_max)%s", lim->name_max,
                 key_defaulted ? " (the default key is stream + '.' + type)" : "");
   if (!routing_key_valid(key->p, key->n))
     return fail(err, "key", "%s%s", routing_key_problem(key->p, key->n),
@@ -371,7 +379,7 @@ static int check_event(event *ev, const evd_limits *lim, int64_t now_ns, arena *
   /* id: printable ASCII without spaces. */
   if (ev->id.n) {
     if (ev->id.n > lim->value_max)
-      return fail(err, "id", "exceeds %zu bytes (limits.value_max)", lim->value_max);
+      return fail_limit(err, "id", "exceeds %zu bytes (limits.value_max)", lim->value_max);
     for (size_t i = 0; i < ev->id.n; i++) {
       unsigned char c = (unsigned char)ev->id.p[i];
       if (c < 0x21 || c > 0x7e) {
@@ -386,10 +394,10 @@ static int check_event(event *ev, const evd_limits *lim, int64_t now_ns, arena *
   for (size_t i = 0; i < sizeof value_fields / sizeof value_fields[0]; i++) {
     evd_field f = value_fields[i];
     if (ev->f[f].n > lim->value_max)
-      return fail(err, FIELD_NAMES[f], "exceeds %zu bytes (limits.value_max)", lim->value_max);
+      return fail_limit(err, FIELD_NAMES[f], "exceeds %zu bytes (limits.value_max)", lim->value_max);
   }
   if (ev->f[EVF_MESSAGE].n > lim->message_max)
-    return fail(err, "message", "exceeds %zu bytes (limits.message_max)", lim->message_max);
+    return fail_limit(err, "message", "exceeds %zu bytes (limits.message_max)", lim->message_max);
   if (ev->f[EVF_TRACE_ID].n && check_hex_id(ev, EVF_TRACE_ID, 32, a, err) != 0) return -1;
   if (ev->f[EVF_SPAN_ID].n && check_hex_id(ev, EVF_SPAN_ID, 16, a, err) != 0) return -1;
 
@@ -403,7 +411,7 @@ static int check_event(event *ev, const evd_limits *lim, int64_t now_ns, arena *
 
   /* Labels: count, keys, values, uniqueness. */
   if (ev->nlabels > lim->labels_max)
-    return fail(err, "labels", "has %zu labels, more than the limit of %zu (limits.labels_max)",
+    return fail_limit(err, "labels", "has %zu labels, more than the limit of %zu (limits.labels_max)",
                 ev->nlabels, lim->labels_max);
   const unsigned char *cls = classes();
   char path[160];
@@ -412,7 +420,7 @@ static int check_event(event *ev, const evd_limits *lim, int64_t now_ns, arena *
     const evd_label *l = &ev->labels[i];
     if (l->key.n == 0) return fail(err, "labels", "a label key must not be empty");
     if (l->key.n > lim->name_max)
-      return fail(err, LABEL_PATH(), "key exceeds %zu bytes (limits.name_max)", lim->name_max);
+      return fail_limit(err, LABEL_PATH(), "key exceeds %zu bytes (limits.name_max)", lim->name_max);
     for (size_t j = 0; j < l->key.n; j++) {
       unsigned char c = (unsigned char)l->key.p[j];
       if (!(cls[c] & CC_LABEL)) {
@@ -423,7 +431,7 @@ static int check_event(event *ev, const evd_limits *lim, int64_t now_ns, arena *
       }
     }
     if (l->value.n > lim->value_max)
-      return fail(err, LABEL_PATH(), "exceeds %zu bytes (limits.value_max)", lim->value_max);
+      return fail_limit(err, LABEL_PATH(), "exceeds %zu bytes (limits.value_max)", lim->value_max);
     for (size_t j = 0; j < i; j++)
       if (ev->labels[j].key.n == l->key.n && memcmp(ev->labels[j].key.p, l->key.p, l->key.n) == 0)
         return fail(err, LABEL_PATH(), "duplicate label");

@@ -77,11 +77,20 @@ typedef struct evd_limits {
 
 void evd_limits_default(evd_limits *l);
 
+/* What kind of refusal an evd_field_error is: inputs map them to their own statuses
+ * (HTTP 400/413, gRPC INVALID_ARGUMENT/RESOURCE_EXHAUSTED) and metrics reasons. */
+typedef enum evd_error_kind {
+  EVD_ERR_INVALID = 0, /* the value breaks a rule */
+  EVD_ERR_LIMIT,       /* the value is over a configured limit (limits.*) */
+  EVD_ERR_NOMEM        /* out of memory while normalizing */
+} evd_error_kind;
+
 /* Why an event was refused: the field's JSON path ("data", "labels.env", "time", "" for the
- * whole event) and a reason that names the rule ("expected string, got number"). */
+ * whole event), a reason that names the rule ("expected string, got number"), and its kind. */
 typedef struct evd_field_error {
   char field[160];
   char reason[256];
+  evd_error_kind kind;
 } evd_field_error;
 
 /* Normalize one event from its parsed JSON object (the /v1/events format, see docs/api.md):

@@ -279,9 +279,8 @@ int ingest_add_json(ingest_batch *b, const json_value *obj, size_t raw_len, size
   event ev;
   evd_field_error fe;
   if (event_from_json(obj, lim, b->now_ns, &s->ingest_arena, &ev, &fe) != 0) {
-    if (strcmp(fe.reason, "out of memory") == 0) return b->oom = 1, -ENOMEM;
-    /* core names the limit as "(limits.x)" in its reasons */
-    add_error(b, index, line, strstr(fe.reason, "(limits.") ? INGEST_ERR_TOO_LARGE : INGEST_ERR_INVALID,
+    if (fe.kind == EVD_ERR_NOMEM) return b->oom = 1, -ENOMEM;
+    add_error(b, index, line, fe.kind == EVD_ERR_LIMIT ? INGEST_ERR_TOO_LARGE : INGEST_ERR_INVALID,
               fe.field, fe.reason);
     return -1;
   }
@@ -298,8 +297,8 @@ int ingest_add_event(ingest_batch *b, event *ev) {
                    (ev->severity_number ? GIVEN_SEVERITY : 0);
   evd_field_error fe;
   if (event_finish(ev, &s->cfg.limits, b->now_ns, &s->ingest_arena, &fe) != 0) {
-    if (strcmp(fe.reason, "out of memory") == 0) return b->oom = 1, -ENOMEM;
-    add_error(b, index, 0, strstr(fe.reason, "(limits.") ? INGEST_ERR_TOO_LARGE : INGEST_ERR_INVALID,
+    if (fe.kind == EVD_ERR_NOMEM) return b->oom = 1, -ENOMEM;
+    add_error(b, index, 0, fe.kind == EVD_ERR_LIMIT ? INGEST_ERR_TOO_LARGE : INGEST_ERR_INVALID,
               fe.field, fe.reason);
     return -1;
   }

@@ -581,3 +581,22 @@ TEST_IMPL(event_finish_applies_the_same_rules_to_filled_events) {
   arena_free(&a);
   return 0;
 }
+
+TEST_IMPL(event_errors_say_whether_a_limit_or_a_rule_was_broken) {
+  ctx c;
+  ctx_init(&c);
+  c.lim.value_max = 8;
+  c.lim.labels_max = 1;
+  /* Over configured limits: kind LIMIT (inputs answer 413 / RESOURCE_EXHAUSTED). */
+  expect_err(&c, "{\"type\":\"t\",\"tag\":\"123456789\"}", "tag", "limits.value_max");
+  ASSERT_EQ_INT(c.err.kind, EVD_ERR_LIMIT);
+  expect_err(&c, "{\"type\":\"t\",\"labels\":{\"a\":\"1\",\"b\":\"2\"}}", "labels", "limits.labels_max");
+  ASSERT_EQ_INT(c.err.kind, EVD_ERR_LIMIT);
+  /* Broken rules: kind INVALID (400 / INVALID_ARGUMENT). */
+  expect_err(&c, "{\"type\":\"t\",\"tag\":5}", "tag", "expected string");
+  ASSERT_EQ_INT(c.err.kind, EVD_ERR_INVALID);
+  expect_err(&c, "{\"type\":\"t\",\"bogus\":1}", "bogus", "unknown field");
+  ASSERT_EQ_INT(c.err.kind, EVD_ERR_INVALID);
+  arena_free(&c.a);
+  return 0;
+}

@@ -26,6 +26,7 @@ ProtobufCMessage *grpc_decode(const ProtobufCMessageDescriptor *desc, const uint
 static int fail(evd_field_error *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(evd_field_error *err, const char *field, const char *fmt, ...) {
+  err->kind = EVD_ERR_INVALID;
   snprintf(err->field, sizeof err->field, "%s", field);
   va_list ap;
   va_start(ap, fmt);
@@ -34,9 +35,17 @@ static int fail(evd_field_error *err, const char *field, const char *fmt, ...) {
   return -1;
 }
 
-int grpc_error_is_limit(const evd_field_error *err) {
-  return strstr(err->reason, "(limits.") != NULL;
+/* Allocation failure while mapping a message. */
+static int fail_nomem(evd_field_error *err) {
+  fail(err, "", "out of memory");
+  err->kind = EVD_ERR_NOMEM;
+  return -1;
 }
+
+/* A value over a configured limit: fail() with the kind the inputs map to "too large". */
+#define fail_limit(err, field, ...) (fail(err, field, __VA_ARGS__), (err)->kind = EVD_ERR_LIMIT, -1)
+
+int grpc_error_is_limit(const evd_field_error *err) { return err->kind == EVD_ERR_LIMIT; }
 
 /* A protobuf string as a strv (empty = absent). */
 static strv sv(const char *s) {
@@ -49,12 +58,12 @@ static int parse_json_field(const char *field, const char *text, size_t n, const
                             int magma_wording) {
   *out = NULL;
   if (n > lim->event_max_bytes)
-    return fail(err, field, "is %zu bytes; the limit is %zu (limits.event_max_bytes)", n,
+    return fail_limit(err, field, "is %zu bytes; the limit is %zu (limits.event_max_bytes)", n,
                 lim->event_max_bytes);
   json_error je;
   json_value *v = json_parse(a, text, n, lim->max_depth, &je);
   if (!v) {
-    if (strcmp(je.message, "out of memory") == 0) return fail(err, "", "out of memory");
+    if (strcmp(je.message, "out of memory") == 0) return fail_nomem(err);
     if (magma_wording)
       return fail(err, "", "invalid JSON in %s: %s at byte %zu", field, je.message, je.offset);
     return fail(err, field, "invalid JSON: %s at byte %zu", je.message, je.offset);
@@ -156,11 +165,11 @@ int grpc_native_event(const Eventd__V1__Event *m, const evd_limits *lim, arena *
 
   /* Labels: a protobuf map, so a repeated key means "the last one wins". */
   if (m->n_labels > lim->labels_max)
-    return fail(err, "labels", "has %zu labels, more than the limit of %zu (limits.labels_max)",
+    return fail_limit(err, "labels", "has %zu labels, more than the limit of %zu (limits.labels_max)",
                 m->n_labels, lim->labels_max);
   if (m->n_labels) {
     ev->labels = arena_alloc(a, m->n_labels * sizeof *ev->labels);
-    if (!ev->labels) return fail(err, "", "out of memory");
+    if (!ev->labels) return fail_nomem(err);
     for (size_t i = 0; i < m->n_labels; i++) {
       const Eventd__V1__Event__LabelsEntry *e = m->labels[i];
       strv k = sv(e->key), v = sv(e->value);

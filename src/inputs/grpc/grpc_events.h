@@ -27,8 +27,8 @@ ProtobufCMessage *grpc_decode(const ProtobufCMessageDescriptor *desc, const uint
                               size_t len, arena *a, grpc_code *code, char *err, size_t errlen);
 
 /* Magma's Event: stream_name -> stream, event_type -> type, tag -> tag, value (JSON object
- * text) -> data. Returns 0, or -1 with *err (field "value" for the JSON text; a reason that
- * names a limit contains "(limits."). */
+ * text) -> data. Returns 0, or -1 with *err (field "value" for the JSON text; err->kind says
+ * whether it is a rule, a limit or out of memory). */
 int grpc_magma_event(const Magma__Orc8r__Event *m, const evd_limits *lim, arena *a, event *ev,
                      evd_field_error *err);
 
