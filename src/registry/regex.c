@@ -40,6 +40,27 @@ typedef struct rdfa {
   uint8_t ascii[128];    /* class of each ASCII code point */
 } rdfa;
 
+/* A "sequence" pattern, matched by one greedy pass over the bytes: ^ item... $ where an
+ * item is a run (an ASCII-only character or class, perhaps repeated: \d{5,15}, [a-f]+, x)
+ * or an optional literal ((IMSI)?), and no greedy choice can be wrong: what may follow a
+ * run of variable length, or an optional literal, cannot start with a character the run
+ * takes, or with the literal's first character (build_seq checks this). Every item is
+ * ASCII, so a byte >= 0x80 matches nothing, as its code point would not. */
+typedef struct rseq_item {
+  uint8_t opt_lit;          /* 1: the optional literal lit[0..len); 0: a run */
+  uint32_t min, max;        /* run: how many characters (max UINT32_MAX: no limit) */
+  uint64_t set[2];          /* run: the ASCII characters it takes */
+  const uint8_t *take;      /* run: take[b] = 1 when it takes byte b (the same set) */
+  uint8_t is_range, lo, hi; /* run: the set is the range lo..hi (checked 8 bytes at a time) */
+  const unsigned char *lit; /* opt_lit */
+  uint32_t len;
+} rseq_item;
+
+typedef struct rseq {
+  uint32_t n;
+  rseq_item *items;
+} rseq;
+
 struct evd_regex {
   uint32_t ninst;
   int anchored; /* the pattern starts with ^ at top level: only try position 0 */
@@ -47,9 +68,12 @@ struct evd_regex {
   citem *items;
   rclass *classes;
   const rdfa *dfa; /* NULL: simulate the program */
+  const rseq *seq; /* NULL: no sequence form (only built beside a DFA) */
 };
 
 static const rdfa *build_dfa(const evd_regex *re, arena *a);
+typedef struct rnode rnode;
+static const rseq *build_seq(const evd_regex *re, const rnode *root, arena *a);
 
 #define DFA_DEAD (-1)  /* no match can follow */
 #define DFA_MATCH (-2) /* a match was found */
@@ -60,7 +84,6 @@ static const rdfa *build_dfa(const evd_regex *re, arena *a);
 
 typedef enum { R_EMPTY, R_CHAR, R_ANY, R_CLASS, R_BOL, R_EOL, R_WORDB, R_NWORDB, R_CAT, R_ALT, R_REP } rkind;
 
-typedef struct rnode rnode;
 struct rnode {
   rkind k;
   uint32_t c;   /* CHAR: code point; CLASS: class index */
@@ -628,6 +651,7 @@ evd_regex *regex_compile(arena *a, const char *p, size_t n, char *err, size_t er
   /* A top-level leading ^ compiles to prog[0] == BOL (an alternation starts with SPLIT). */
   re->anchored = rp[0].op == I_BOL;
   re->dfa = build_dfa(re, a);
+  if (re->dfa) re->seq = build_seq(re, root, a);
 done:
   free(prog);
   free(ps.items);
@@ -740,9 +764,84 @@ static int dfa_search(const rdfa *d, const unsigned char *s, size_t n, uint64_t 
   return d->end_accept[(uint32_t)row / d->nclasses];
 }
 
+/* The bytes of w (little-endian order) outside lo..hi (lo, hi < 0x80): their high bits.
+ * Exact up to and including the first such byte (a byte >= 0x80 may carry into the
+ * next one, whose bit then does not matter). */
+static inline uint64_t bytes_outside(uint64_t w, unsigned lo, unsigned hi) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t above = w + ones * (127 - hi);  /* high bit: byte > hi */
+  uint64_t atleast = w + ones * (128 - lo); /* high bit: byte >= lo */
+  return (w | above | ~atleast) & highs;
+}
+
+/* How many bytes of s[i..lim) from i belong to the range lo..hi. */
+static inline size_t range_run(const unsigned char *s, size_t i, size_t lim, unsigned lo, unsigned hi) {
+  size_t start = i;
+  uint64_t w, bad;
+  while (lim - i >= 8) {
+    memcpy(&w, s + i, 8);
+    if ((bad = bytes_outside(w, lo, hi)) != 0) return i - start + (size_t)__builtin_ctzll(bad) / 8;
+    i += 8;
+  }
+  if (i == lim) return i - start;
+  if (lim >= 8) { /* the last 8 bytes before lim, shifted so s[i] is the lowest */
+    size_t rem = lim - i;
+    memcpy(&w, s + lim - 8, 8);
+    w >>= 8 * (8 - rem);
+    bad = bytes_outside(w, lo, hi) | (0x8080808080808080ull << (8 * rem));
+    return i - start + (size_t)__builtin_ctzll(bad) / 8;
+  }
+  while (i < lim && s[i] >= lo && s[i] <= hi) i++;
+  return i - start;
+}
+
+/* Whether a[0..n) equals b[0..n). */
+static inline int bytes_eq(const unsigned char *a, const unsigned char *b, size_t n) {
+  if (n >= 4 && n <= 8) {
+    uint32_t x1, y1, x2, y2;
+    memcpy(&x1, a, 4), memcpy(&y1, b, 4), memcpy(&x2, a + n - 4, 4), memcpy(&y2, b + n - 4, 4);
+    return x1 == y1 && x2 == y2;
+  }
+  return memcmp(a, b, n) == 0;
+}
+
+/* The greedy pass of a sequence pattern over s[0..n): 1 match, 0 not (see rseq). */
+static int seq_match(const rseq *q, const unsigned char *s, size_t n) {
+  size_t i = 0;
+  for (uint32_t k = 0; k < q->n; k++) {
+    const rseq_item *it = &q->items[k];
+    if (it->opt_lit) {
+      if (n - i >= it->len && bytes_eq(s + i, it->lit, it->len)) i += it->len;
+      continue;
+    }
+    size_t start = i, lim = n - i > it->max ? i + it->max : n;
+    if (it->is_range) {
+      i += range_run(s, i, lim, it->lo, it->hi);
+    } else {
+      while (i < lim && it->take[s[i]]) i++;
+    }
+    if (i - start < it->min) return 0;
+  }
+  return i == n;
+}
+
 int regex_has_dfa(const evd_regex *re) { return re->dfa != NULL; }
 
+int regex_has_seq(const evd_regex *re) { return re->seq != NULL; }
+
+int regex_search_dfa(const evd_regex *re, const char *s, size_t n, uint64_t *steps, uint64_t budget) {
+  if (re->dfa) return dfa_search(re->dfa, (const unsigned char *)s, n, steps, budget);
+  return regex_search_nfa(re, s, n, steps, budget);
+}
+
 int regex_search(const evd_regex *re, const char *s, size_t n, uint64_t *steps, uint64_t budget) {
+  if (re->seq) { /* counts the steps the DFA would */
+    if (steps) {
+      *steps += n + 1;
+      if (*steps > budget) return -1;
+    }
+    return seq_match(re->seq, (const unsigned char *)s, n);
+  }
   if (re->dfa) return dfa_search(re->dfa, (const unsigned char *)s, n, steps, budget);
   return regex_search_nfa(re, s, n, steps, budget);
 }
@@ -1056,4 +1155,110 @@ out:
   free(trans);
   free(b.sets);
   return result;
+}
+
+/* ---- sequence form ------------------------------------------------------------------- */
+
+/* The ASCII characters a CHAR or CLASS node takes into set; 0, or -1 when it can also
+ * take a code point >= 0x80 (or is another kind of node). */
+static int ascii_set(const evd_regex *re, const rnode *n, uint64_t set[2]) {
+  set[0] = set[1] = 0;
+  if (n->k == R_CHAR) {
+    if (n->c >= 0x80) return -1;
+    set[n->c >> 6] |= 1ull << (n->c & 63);
+    return 0;
+  }
+  if (n->k != R_CLASS) return -1;
+  const rclass *cl = &re->classes[n->c];
+  if (cl->negated) return -1;
+  for (uint32_t i = 0; i < cl->n; i++) {
+    const citem *it = &re->items[cl->first + i];
+    if (!(it->kind == CI_DIGIT || it->kind == CI_WORD || (it->kind == CI_RANGE && it->hi < 0x80))) return -1;
+  }
+  for (uint32_t c = 0; c < 0x80; c++)
+    if (class_match(re, cl, c)) set[c >> 6] |= 1ull << (c & 63);
+  return 0;
+}
+
+/* The sequence form of the pattern whose syntax tree is root (see rseq), or NULL when it
+ * has none (or out of memory: the DFA then matches, as it would anyway). */
+static const rseq *build_seq(const evd_regex *re, const rnode *root, arena *a) {
+  if (root->k != R_CAT || !root->kids || root->kids->k != R_BOL) return NULL;
+  uint32_t n = 0;
+  const rnode *last = root->kids;
+  for (const rnode *k = root->kids->next; k; k = k->next) last = k, n++;
+  if (last->k != R_EOL || n == 0) return NULL;
+  n--; /* the items between ^ and $ */
+  rseq *q = arena_calloc(a, sizeof *q);
+  rseq_item *items = arena_calloc(a, (n ? n : 1) * sizeof *items);
+  if (!q || !items) return NULL;
+  uint32_t i = 0;
+  for (const rnode *k = root->kids->next; k != last; k = k->next, i++) {
+    rseq_item *it = &items[i];
+    if (ascii_set(re, k, it->set) == 0) {
+      it->min = it->max = 1;
+      continue;
+    }
+    if (k->k != R_REP) return NULL;
+    if (ascii_set(re, k->kids, it->set) == 0) {
+      it->min = (uint32_t)k->min;
+      it->max = k->max < 0 ? UINT32_MAX : (uint32_t)k->max;
+      continue;
+    }
+    /* (literal)? */
+    const rnode *g = k->kids;
+    if (k->min != 0 || k->max != 1 || g->k != R_CAT || !g->kids) return NULL;
+    uint32_t len = 0;
+    for (const rnode *c = g->kids; c; c = c->next, len++)
+      if (c->k != R_CHAR || c->c >= 0x80) return NULL;
+    unsigned char *lit = arena_alloc(a, len);
+    if (!lit) return NULL;
+    len = 0;
+    for (const rnode *c = g->kids; c; c = c->next) lit[len++] = (unsigned char)c->c;
+    it->opt_lit = 1;
+    it->lit = lit;
+    it->len = len;
+  }
+  /* No greedy choice may be wrong: what can start the rest must be disjoint from what a
+   * variable run takes, and must not hold an optional literal's first character. */
+  for (i = 0; i < n; i++) {
+    const rseq_item *it = &items[i];
+    if (!it->opt_lit && it->min == it->max) continue;
+    uint64_t first[2] = {0, 0};
+    for (uint32_t j = i + 1; j < n; j++) {
+      const rseq_item *nx = &items[j];
+      if (nx->opt_lit) {
+        first[nx->lit[0] >> 6] |= 1ull << (nx->lit[0] & 63);
+        continue;
+      }
+      first[0] |= nx->set[0];
+      first[1] |= nx->set[1];
+      if (nx->min > 0) break;
+    }
+    if (it->opt_lit ? (first[it->lit[0] >> 6] >> (it->lit[0] & 63)) & 1
+                    : (first[0] & it->set[0]) || (first[1] & it->set[1]))
+      return NULL;
+  }
+  for (i = 0; i < n; i++) {
+    if (items[i].opt_lit) continue;
+    uint8_t *take = arena_calloc(a, 256);
+    if (!take) return NULL;
+    int lo = -1, hi = -1, gaps = 0;
+    for (uint32_t b = 0; b < 0x80; b++) {
+      take[b] = (uint8_t)((items[i].set[b >> 6] >> (b & 63)) & 1);
+      if (!take[b]) continue;
+      if (lo < 0) lo = (int)b;
+      else if (hi != (int)b - 1) gaps = 1;
+      hi = (int)b;
+    }
+    items[i].take = take;
+    if (lo >= 0 && !gaps) {
+      items[i].is_range = 1;
+      items[i].lo = (uint8_t)lo;
+      items[i].hi = (uint8_t)hi;
+    }
+  }
+  q->n = n;
+  q->items = items;
+  return q;
 }

@@ -51,4 +51,11 @@ int regex_search(const evd_regex *re, const char *s, size_t n, uint64_t *steps, 
 int regex_has_dfa(const evd_regex *re);
 int regex_search_nfa(const evd_regex *re, const char *s, size_t n, uint64_t *steps, uint64_t budget);
 
+/* Simple anchored patterns with a DFA (^(IMSI)?[0-9]{5,15}$, ^[a-z]+-\d{3}$: ASCII runs and
+ * optional literals where no greedy choice can be wrong) are also matched by one greedy
+ * pass over the bytes, which regex_search uses (counting the steps the DFA would). For
+ * tests: whether re has that form, and the search without it (DFA, or NFA). */
+int regex_has_seq(const evd_regex *re);
+int regex_search_dfa(const evd_regex *re, const char *s, size_t n, uint64_t *steps, uint64_t budget);
+
 #endif

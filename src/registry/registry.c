@@ -745,7 +745,7 @@ const registry_type *registry_lookup(const registry *r, const char *type, size_t
     uint32_t k = r->index[h];
     if (!k) return NULL;
     const registry_type *t = &r->types[k - 1];
-    if (t->name_len == len && memcmp(t->name, type, len) == 0) return t;
+    if (t->name_len == len && schema_key_eq(t->name, type, len)) return t;
   }
 }
 

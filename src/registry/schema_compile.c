@@ -462,7 +462,7 @@ static int build_props(cctx *c, schema_node *n, const json_value *props, const j
       schema_path mp = {&pp, m->key, m->key_len, 0};
       const schema_node *s = compile(c, m, &mp);
       if (!s) return -1;
-      n->props[n->nprops++] = (schema_prop){m->key, m->key_len, schema_hash(m->key, m->key_len), s};
+      n->props[n->nprops++] = (schema_prop){m->key, m->key_len, schema_hash(m->key, m->key_len), s, 0};
     }
   }
   if (req) {
@@ -477,7 +477,7 @@ static int build_props(cctx *c, schema_node *n, const json_value *props, const j
       while (k < n->nprops && !(n->props[k].len == e->n && memcmp(n->props[k].name, e->s, e->n) == 0)) k++;
       for (uint32_t j = 0; j < n->nrequired; j++)
         if (n->required[j] == k) return cfail(c, e, &ep, "property '%s' listed twice", e->s), -1;
-      if (k == n->nprops) n->props[n->nprops++] = (schema_prop){e->s, e->n, schema_hash(e->s, e->n), NULL};
+      if (k == n->nprops) n->props[n->nprops++] = (schema_prop){e->s, e->n, schema_hash(e->s, e->n), NULL, 0};
       n->required[n->nrequired++] = k;
     }
   }
@@ -492,7 +492,10 @@ static int build_props(cctx *c, schema_node *n, const json_value *props, const j
       while (n->prop_slots[i].name) i = (i + 1) & n->prop_mask;
       n->prop_slots[i] = (schema_slot){.name = n->props[k].name, .len = n->props[k].len, .hash = n->props[k].hash,
                                        .index = k, .schema = n->props[k].schema};
+      n->props[k].slot = i;
     }
+    if (n->nprops <= 64)
+      for (uint32_t r = 0; r < n->nrequired; r++) n->required_mask |= 1ull << n->required[r];
   }
   return 0;
 }
@@ -858,6 +861,39 @@ static void compute_leaf(schema_node *n) {
   n->leaf = 1;
 }
 
+/* The cost rank of a string leaf's checks, for trying cheap anyOf branches first. */
+static int string_leaf_cost(const schema_node *t) { return (t->pattern ? 2 : 0) + (t->format ? 1 : 0); }
+
+/* Set n's "string anyOf" fast path (schema_internal.h) once every node's leaf fields are
+ * set. Only an optimization: when the branch list cannot be allocated, n keeps none. */
+static void compute_str_any(schema_node *n, arena *a) {
+  const schema_node *t = n;
+  while (t->ref) t = t->ref;
+  uint32_t other = t->flags & ~(SF_STRICT_INT | SF_NULLABLE | SF_INT_BOUNDS | SF_STRINGY);
+  if (other != SF_COMPOSED || t->nany == 0 || t->nall || t->none || t->not_ || t->if_) return;
+  if ((t->types & ~(uint32_t)(ST_STRING | ST_NULL)) != 0 || (t->types != 0 && !(t->types & ST_STRING))) return;
+  const schema_node **br = arena_alloc(a, t->nany * sizeof *br);
+  uint32_t nbr = 0;
+  uint8_t always = 0;
+  if (!br) return;
+  for (uint32_t i = 0; i < t->nany; i++) {
+    const schema_node *b = t->any_of[i];
+    if (b->str_leaf) {
+      uint32_t j = nbr++; /* insertion sort by cost, stable */
+      while (j > 0 && string_leaf_cost(br[j - 1]) > string_leaf_cost(b->str_leaf)) br[j] = br[j - 1], j--;
+      br[j] = b->str_leaf;
+    } else if (b->leaf) {
+      if (b->leaf_types == 0 || (b->leaf_types & ST_STRING)) always = 1; /* else: never a string */
+    } else {
+      return; /* a branch without a fast check: no fast path */
+    }
+  }
+  n->str_any_branches = br;
+  n->nstr_any_branches = nbr;
+  n->str_any_always = always;
+  n->str_any = t;
+}
+
 const schema_node *schema_doc_compile(schema_doc *d, const json_value *src, const char *where, schema_error *err) {
   err->line = 0;
   err->message[0] = '\0';
@@ -885,12 +921,14 @@ const schema_node *schema_doc_compile(schema_doc *d, const json_value *src, cons
   if (root && check_cycles(&c)) root = NULL;
   if (root) {
     for (size_t i = 0; i < c.nfresh; i++) compute_leaf(c.fresh[i]);
+    for (size_t i = 0; i < c.nfresh; i++) compute_str_any(c.fresh[i], &d->a);
     for (size_t i = 0; i < c.nfresh; i++) { /* copy the members' fast paths into the slots */
       schema_node *n = c.fresh[i];
       for (uint32_t k = 0; n->prop_slots && k <= n->prop_mask; k++) {
         schema_slot *sl = &n->prop_slots[k];
         if (!sl->name || !sl->schema) continue;
         sl->str_leaf = sl->schema->str_leaf;
+        sl->str_any = sl->schema->str_any;
         if (!sl->schema->leaf) continue;
         sl->leaf = 1;
         sl->leaf_types = sl->schema->leaf_types;

@@ -72,19 +72,25 @@ int format_is_date_time(const char *s, size_t n) {
 
 /* Dotted quad, each part 0..255 written without leading zeros. */
 int format_is_ipv4(const char *s, size_t n) {
-  size_t i = 0;
+  /* One pass: four parts of 1-3 digits, no leading zero, at most 255, joined by dots. */
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  if (n < 7 || n > 15) return 0;
   for (int part = 0; part < 4; part++) {
     if (part > 0) {
-      if (i >= n || s[i] != '.') return 0;
-      i++;
+      if (p == end || *p != '.') return 0;
+      p++;
     }
-    size_t st = i;
-    int v = 0;
-    while (i < n && s[i] >= '0' && s[i] <= '9' && i - st < 3) v = v * 10 + (s[i++] - '0');
-    size_t len = i - st;
-    if (len == 0 || v > 255 || (len > 1 && s[st] == '0')) return 0;
+    unsigned d0, d1, d2;
+    if (p == end || (d0 = (unsigned)(*p - '0')) > 9) return 0;
+    p++;
+    if (p == end || (d1 = (unsigned)(*p - '0')) > 9) continue;
+    if (d0 == 0) return 0; /* leading zero */
+    p++;
+    if (p == end || (d2 = (unsigned)(*p - '0')) > 9) continue;
+    if (d0 * 100 + d1 * 10 + d2 > 255) return 0;
+    p++;
   }
-  return i == n;
+  return p == end;
 }
 
 /* RFC 4291 text forms (with :: and an embedded IPv4 tail), no zone id: inet_pton. */

@@ -62,6 +62,7 @@ typedef struct schema_prop {
   uint32_t len;
   uint32_t hash;
   const schema_node *schema; /* from `properties`; NULL: only named by `required` */
+  uint32_t slot;             /* its entry in the owning node's prop_slots */
 } schema_prop;
 
 /* One entry of a node's property hash table: the name, and a copy of what the member
@@ -76,6 +77,7 @@ typedef struct schema_slot {
   uint8_t leaf, has_min, has_max;
   int64_t min, max;
   const schema_node *str_leaf; /* as schema_node.str_leaf */
+  const schema_node *str_any;  /* as schema_node.str_any */
 } schema_slot;
 
 typedef struct schema_pattern_prop {
@@ -111,6 +113,16 @@ struct schema_node {
   /* A "string leaf": for a string value, the node (after $refs) whose only keywords are
    * string ones (minLength, maxLength, pattern, format) and perhaps type string. */
   const schema_node *str_leaf;
+  /* A "string anyOf": for a string value, the node (after $refs) whose only keywords are
+   * type (string, perhaps null), string ones and an anyOf whose branches are all string
+   * leaves or leaves; str_any_branches lists the branches' string leaves cheapest first
+   * (length-only, then format, then pattern). str_any_always: a branch accepts every
+   * string. The value is valid iff the node's own string keywords pass and one branch
+   * does -- what the full check decides (anyOf is a plain "or"). */
+  const schema_node *str_any;
+  const schema_node **str_any_branches;
+  uint32_t nstr_any_branches;
+  uint8_t str_any_always;
 
   /* any type */
   const json_value *const_val;
@@ -144,6 +156,7 @@ struct schema_node {
   uint32_t prop_mask;
   uint32_t *required;              /* props indices, in `required` order */
   uint32_t nrequired;
+  uint64_t required_mask;          /* bits of the required props indices, when nprops <= 64 */
   const schema_node *additional;   /* additionalProperties; NULL = any */
   schema_pattern_prop *pattern_props;
   uint32_t npattern_props;
@@ -176,6 +189,29 @@ static inline uint32_t schema_hash(const char *s, size_t n) {
   h = (h ^ w1) * 0xff51afd7ed558ccdull;
   h = (h ^ w2 ^ (h >> 32)) * 0xc4ceb9fe1a85ec53ull;
   return (uint32_t)(h >> 32);
+}
+
+/* Equality of two keys of length n, without a call and almost without loops for the
+ * short ones (overlapping word compares). */
+static inline int schema_key_eq(const char *a, const char *b, size_t n) {
+  if (n >= 8) {
+    uint64_t x, y;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&x, a + i, 8);
+      memcpy(&y, b + i, 8);
+      if (x != y) return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    uint32_t x1, y1, x2, y2;
+    memcpy(&x1, a, 4), memcpy(&y1, b, 4), memcpy(&x2, a + n - 4, 4), memcpy(&y2, b + n - 4, 4);
+    return x1 == y1 && x2 == y2;
+  }
+  if (n == 0) return 1;
+  return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]; /* every byte of 1..3 */
 }
 
 /* A JSON path as a chain of segments on the C stack: key (object member) or index. */

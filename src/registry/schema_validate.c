@@ -157,32 +157,13 @@ static const char *format_name(schema_fmt f) {
     }                               \
   } while (0)
 
-/* Equality of two keys of length n, without a call for the short ones. */
-static inline int key_eq(const char *a, const char *b, uint32_t n) {
-  while (n >= 8) {
-    uint64_t x, y;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    if (x != y) return 0;
-    a += 8, b += 8, n -= 8;
-  }
-  if (n >= 4) {
-    uint32_t x1, y1, x2, y2;
-    memcpy(&x1, a, 4), memcpy(&y1, b, 4), memcpy(&x2, a + n - 4, 4), memcpy(&y2, b + n - 4, 4);
-    return x1 == y1 && x2 == y2;
-  }
-  for (; n; n--)
-    if (*a++ != *b++) return 0;
-  return 1;
-}
-
 /* The slot of the property named key, or NULL. */
 static inline const schema_slot *prop_lookup(const schema_node *s, const char *key, uint32_t len) {
   uint32_t h = schema_hash(key, len);
   for (uint32_t i = h & s->prop_mask;; i = (i + 1) & s->prop_mask) {
     const schema_slot *sl = &s->prop_slots[i];
     if (!sl->name) return NULL;
-    if (sl->hash == h && sl->len == len && key_eq(sl->name, key, len)) return sl;
+    if (sl->hash == h && sl->len == len && schema_key_eq(sl->name, key, len)) return sl;
   }
 }
 
@@ -203,32 +184,56 @@ static int int_value(const json_value *v, int64_t *out) {
   return 0;
 }
 
-/* The fast check of a leaf (see schema_internal.h): 1 valid, 0 not known to be valid. */
-static inline int leaf_check(uint32_t t, int has_min, int64_t min, int has_max, int64_t max, const json_value *v) {
-  if (!t) return 1;
-  switch (v->type) {
-    case JSON_STRING: return (t & ST_STRING) != 0;
-    case JSON_OBJECT: return (t & ST_OBJECT) != 0;
-    case JSON_ARRAY: return (t & ST_ARRAY) != 0;
-    case JSON_NULL: return (t & ST_NULL) != 0;
-    case JSON_TRUE:
-    case JSON_FALSE: return (t & ST_BOOLEAN) != 0;
-    case JSON_NUMBER: {
-      if (t & ST_NUMBER) return 1; /* bounds make a leaf integer-only */
-      if (!(t & ST_INTEGER)) return 0;
-      const char *p = v->s;
-      for (uint32_t i = 0; i < v->n; i++)
-        if (p[i] == '.' || p[i] == 'e' || p[i] == 'E') return 0; /* not plainly an integer: slow path */
-      if (!has_min && !has_max) return 1;
-      /* JSON integers have no leading zeros: minimum <= 1 is decided by the text */
-      int neg = p[0] == '-';
-      if (has_min && !has_max && !neg && (min <= 0 || (min == 1 && p[0] != '0'))) return 1;
-      int64_t x;
-      if (int_value(v, &x) != 0) return 0;
-      return (!has_min || x >= min) && (!has_max || x <= max);
+/* Whether the 8 bytes in w hold a '.', 'e' or 'E' (exact: a zero byte test on each). */
+static inline int word_has_dot_or_e(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t dot = w ^ (ones * '.'), e = (w | (ones * 0x20)) ^ (ones * 'e');
+  return (((dot - ones) & ~dot) | ((e - ones) & ~e)) & highs ? 1 : 0;
+}
+
+/* Whether the number text p[0..n) has a '.', 'e' or 'E' (a fraction or an exponent), a
+ * word at a time (overlapping loads, never outside the text). */
+static inline int has_fraction_or_exponent(const char *p, uint32_t n) {
+  uint64_t w;
+  if (n >= 8) {
+    for (uint32_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&w, p + i, 8);
+      if (word_has_dot_or_e(w)) return 1;
     }
+    memcpy(&w, p + n - 8, 8);
+    return word_has_dot_or_e(w);
   }
+  if (n >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, p, 4);
+    memcpy(&hi, p + n - 4, 4);
+    return word_has_dot_or_e((uint64_t)lo | (uint64_t)hi << 32);
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (p[i] == '.' || p[i] == 'e' || p[i] == 'E') return 1;
   return 0;
+}
+
+/* The fast check of a leaf (see schema_internal.h): 1 valid, 0 not known to be valid. */
+static inline __attribute__((always_inline)) int leaf_check(uint32_t t, int has_min, int64_t min, int has_max,
+                                                            int64_t max, const json_value *v) {
+  /* the type bit of each JSON type but numbers (decided below), without a jump table */
+  static const uint8_t type_bit[] = {[JSON_NULL] = ST_NULL,     [JSON_FALSE] = ST_BOOLEAN, [JSON_TRUE] = ST_BOOLEAN,
+                                     [JSON_NUMBER] = 0,         [JSON_STRING] = ST_STRING, [JSON_ARRAY] = ST_ARRAY,
+                                     [JSON_OBJECT] = ST_OBJECT};
+  if (!t) return 1;
+  if (v->type != JSON_NUMBER) return (unsigned)v->type < sizeof type_bit && (t & type_bit[v->type]) != 0;
+  if (t & ST_NUMBER) return 1; /* bounds make a leaf integer-only */
+  if (!(t & ST_INTEGER)) return 0;
+  const char *p = v->s;
+  if (has_fraction_or_exponent(p, v->n)) return 0; /* not plainly an integer: slow path */
+  if (!has_min && !has_max) return 1;
+  /* JSON integers have no leading zeros: minimum <= 1 is decided by the text */
+  int neg = p[0] == '-';
+  if (has_min && !has_max && !neg && (min <= 0 || (min == 1 && p[0] != '0'))) return 1;
+  int64_t x;
+  if (int_value(v, &x) != 0) return 0;
+  return (!has_min || x >= min) && (!has_max || x <= max);
 }
 
 static inline int leaf_ok(const schema_node *s, const json_value *v) {
@@ -279,13 +284,21 @@ static int vnumber(vctx *c, const schema_node *s, const json_value *v, const sch
   return rc;
 }
 
+/* Whether the string v has more than max code points (counted only when the byte length
+ * cannot decide; exact whatever the bytes). */
+static inline int too_long(const json_value *v, uint32_t max) {
+  if (v->n <= max) return 0;
+  if (max == 0 && ((unsigned char)v->s[0] & 0xC0) != 0x80) return 1; /* a code point starts here */
+  return utf8_codepoints(v->s, v->n) > max;
+}
+
 static int vstring(vctx *c, const schema_node *s, const json_value *v, const schema_path *p) {
   int rc = 0;
   /* Code points <= bytes <= 4 x code points: count only when the bytes cannot decide. */
   if (s->min_length && (v->n < s->min_length ||
                         (v->n / 4 < s->min_length && utf8_codepoints(v->s, v->n) < s->min_length)))
     CHECK(vfail(c, p, "must be at least %u characters long", s->min_length));
-  if (s->max_length != UINT32_MAX && v->n > s->max_length && utf8_codepoints(v->s, v->n) > s->max_length)
+  if (s->max_length != UINT32_MAX && too_long(v, s->max_length))
     CHECK(vfail(c, p, "must be at most %u characters long", s->max_length));
   if (s->pattern) {
     int m = regex_search(s->pattern, v->s, v->n, &c->steps, c->budget);
@@ -299,17 +312,31 @@ static int vstring(vctx *c, const schema_node *s, const json_value *v, const sch
 
 /* The string checks of a string leaf on a string, without recording anything: 1 valid,
  * 0 invalid (or the budget ran out: c->aborted). Exactly what vstring decides. */
-static int string_ok(vctx *c, const schema_node *s, const json_value *v) {
+static inline __attribute__((always_inline)) int string_ok(vctx *c, const schema_node *s, const json_value *v) {
   if (s->min_length &&
       (v->n < s->min_length || (v->n / 4 < s->min_length && utf8_codepoints(v->s, v->n) < s->min_length)))
     return 0;
-  if (s->max_length != UINT32_MAX && v->n > s->max_length && utf8_codepoints(v->s, v->n) > s->max_length) return 0;
+  if (s->max_length != UINT32_MAX && too_long(v, s->max_length)) return 0;
   if (s->pattern) {
     int m = regex_search(s->pattern, v->s, v->n, &c->steps, c->budget);
     if (m < 0) return vabort(c, "step budget exceeded"), 0;
     if (m == 0) return 0;
   }
-  return !s->format || schema_format_check(s->format, v->s, v->n);
+  if (!s->format) return 1;
+  return s->format == FMT_IPV4 ? format_is_ipv4(v->s, v->n) : schema_format_check(s->format, v->s, v->n);
+}
+
+/* The checks of a "string anyOf" node t (schema_node.str_any) on a string, without
+ * recording anything: 1 valid, 0 invalid (or the budget ran out: c->aborted). The cheap
+ * branches go first; anyOf is a plain "or", so the order does not change the answer. */
+static inline __attribute__((always_inline)) int str_any_ok(vctx *c, const schema_node *t, const json_value *v) {
+  if ((t->flags & SF_STRINGY) && !string_ok(c, t, v)) return 0;
+  if (t->str_any_always) return 1;
+  for (uint32_t i = 0; i < t->nstr_any_branches; i++) {
+    if (string_ok(c, t->str_any_branches[i], v)) return 1;
+    if (c->aborted) return 0;
+  }
+  return 0;
 }
 
 /* Whether s accepts v, by a fast path when there is one: 1 valid, 0 invalid, -1 unknown. */
@@ -317,6 +344,7 @@ static int quick_valid(vctx *c, const schema_node *s, const json_value *v) {
   if (c->slow) return -1;
   if (s->leaf && leaf_ok(s, v)) return 1;
   if (s->str_leaf && v->type == JSON_STRING) return string_ok(c, s->str_leaf, v);
+  if (s->str_any && v->type == JSON_STRING) return str_any_ok(c, s->str_any, v);
   return -1;
 }
 
@@ -404,40 +432,67 @@ static int vmember_extras(vctx *c, const schema_node *s, const json_value *m, co
   return rc;
 }
 
+/* The fast check of an object member through its slot: 1 valid, 0 not known to be valid
+ * (the full check then decides and reports). */
+static inline int member_fast_ok(vctx *c, const schema_slot *sl, const json_value *m) {
+  if (sl->leaf) return leaf_check(sl->leaf_types, sl->has_min, sl->min, sl->has_max, sl->max, m);
+  if (m->type != JSON_STRING) return 0;
+  if (sl->str_leaf) return string_ok(c, sl->str_leaf, m);
+  return sl->str_any && str_any_ok(c, sl->str_any, m);
+}
+
 #define SEEN_WORDS 64 /* a bitmap for up to 4096 properties; more fall back to lookups */
 
 static int vobject(vctx *c, const schema_node *s, const json_value *v, const schema_path *p) {
   int rc = 0;
-  uint64_t seen[SEEN_WORDS];
-  int use_seen = s->nrequired && s->nprops <= SEEN_WORDS * 64;
-  if (use_seen) memset(seen, 0, ((s->nprops + 63) / 64) * sizeof seen[0]);
+  const uint32_t nprops = s->nprops;
+  const schema_prop *props = s->props;
+  const int small = nprops <= 64; /* members seen: a bit each in seen_small */
+  uint64_t seen_small = 0, seen[SEEN_WORDS];
+  int use_seen = s->nrequired && nprops <= SEEN_WORDS * 64;
+  if (use_seen && !small) memset(seen, 0, ((nprops + 63) / 64) * sizeof seen[0]);
   if (v->n < s->min_props) CHECK(vfail(c, p, "must have at least %u properties", s->min_props));
   if (v->n > s->max_props) CHECK(vfail(c, p, "must have at most %u properties", s->max_props));
   int check_additional = s->additional && !(c->open_root && p == NULL);
+  uint32_t next = 0; /* producers send members in schema order: try props[next] first */
   for (const json_value *m = v->child; m; m = m->next) {
-    schema_path mp = {p, m->key, m->key_len, 0};
     if (++c->steps > c->budget) return vabort(c, "step budget exceeded");
     int matched = 0;
-    if (s->nprops) {
-      const schema_slot *sl = prop_lookup(s, m->key, m->key_len);
+    if (nprops) {
+      const schema_slot *sl;
+      uint32_t k = next; /* on a hit, next follows without waiting for a load */
+      if (next < nprops && props[next].len == m->key_len && schema_key_eq(props[next].name, m->key, m->key_len))
+        sl = &s->prop_slots[props[next].slot];
+      else if ((sl = prop_lookup(s, m->key, m->key_len)) != NULL)
+        k = sl->index;
       if (sl) {
-        if (use_seen) seen[sl->index / 64] |= 1ull << (sl->index % 64);
+        next = k + 1;
+        if (small) seen_small |= 1ull << k;
+        else if (use_seen) seen[k / 64] |= 1ull << (k % 64);
         if (sl->schema) {
           matched = 1;
-          int ok = c->slow    ? 0
-                   : sl->leaf ? leaf_check(sl->leaf_types, sl->has_min, sl->min, sl->has_max, sl->max, m)
-                            : sl->str_leaf && m->type == JSON_STRING && string_ok(c, sl->str_leaf, m);
-          if (!ok) CHECK(vnode(c, sl->schema, m, &mp)); /* the full check, which reports */
+          if (c->slow || !member_fast_ok(c, sl, m)) { /* the full check, which reports */
+            schema_path mp = {p, m->key, m->key_len, 0};
+            CHECK(vnode(c, sl->schema, m, &mp));
+          }
         }
       }
     }
-    if (s->flags & SF_MEMBER_EXTRAS) CHECK(vmember_extras(c, s, m, &mp, matched, check_additional));
+    if (s->flags & SF_MEMBER_EXTRAS) {
+      schema_path mp = {p, m->key, m->key_len, 0};
+      CHECK(vmember_extras(c, s, m, &mp, matched, check_additional));
+    }
   }
+  /* every required property seen: skip the per-name pass (it only reports) */
+  if (small && (seen_small & s->required_mask) == s->required_mask) goto required_done;
   for (uint32_t r = 0; r < s->nrequired; r++) {
     uint32_t k = s->required[r];
-    int present = use_seen ? (seen[k / 64] >> (k % 64)) & 1 : member(v, s->props[k].name, s->props[k].len) != NULL;
-    if (!present) CHECK(vfail(c, p, "missing required property '%.100s'", s->props[k].name));
+    int present = small      ? (int)((seen_small >> k) & 1)
+                  : use_seen ? (int)((seen[k / 64] >> (k % 64)) & 1)
+                             : member(v, props[k].name, props[k].len) != NULL;
+    if (!present) CHECK(vfail(c, p, "missing required property '%.100s'", props[k].name));
   }
+required_done:
   for (uint32_t d = 0; d < s->ndeps; d++) {
     const schema_dependency *dep = &s->deps[d];
     if (!member(v, dep->name, dep->len)) continue;
@@ -589,7 +644,11 @@ size_t schema_validate(const schema_node *s, const json_value *data, const char 
   c.open_root = opts ? opts->open_root : 0;
   c.slow = opts ? opts->reference_mode : 0;
   c.root = root;
-  vnode(&c, s, data ? data : &empty_object, NULL);
+  /* vnode's checks cannot fire for the root (budget >= 1, depth 0): call the work directly */
+  c.steps = 1;
+  c.depth = 1;
+  vnode_inner(&c, s, data ? data : &empty_object, NULL);
+  c.depth = 0;
   if (c.aborted) {
     evd_field_error *e = &errs[c.nerrs < c.max_errs ? c.nerrs++ : c.max_errs - 1];
     snprintf(e->field, sizeof e->field, "%s", root);

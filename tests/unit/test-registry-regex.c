@@ -338,3 +338,50 @@ TEST_IMPL(regex_dfa_agrees_with_nfa) {
   arena_free(&a);
   return 0;
 }
+
+/* Simple anchored patterns (ASCII runs and optional literals, no greedy choice that can be
+ * wrong) are matched by one greedy pass over the bytes; it gives the NFA's and the DFA's
+ * answer, and patterns where greed could be wrong do not get it. */
+TEST_IMPL(regex_sequence_form_agrees_with_nfa) {
+  const char *seq[] = {"^(IMSI)?[0-9]{5,15}$", "^[a-z]+-\\d{3}$", "^\\d{4}-\\d{2}-\\d{2}$", "^(ab)?b{2,3}$",
+                       "^x*$", "^[0-9A-F]{2}$", "^$", "^[\\x00-\\x79]{0,9}z$", "^(?:x0)?[0-9]{8,}$"};
+  const char *other[] = {"^[0-9]{1,3}[0-9]$", "^(a)?a$", "^a|b$", "abc", "^[^a]+$", "^.{2}$", "^\\s+$",
+                         "^\xc3\xa9+$", "^(ab|cd)?$", "^[0-9]+[0-9a-f]$", "^a{2,3}a$", "^(?:0x)?[0-9]{8,}$", "^[\\x00-\\x7f]{0,9}z$"};
+  const char *texts[] = {"", "1234", "12345", "001011234560000", "0010112345600001", "IMSI001010000000001",
+                         "IMSI00101000000000123", "IMSI1234", "IMS12345", "abc-123", "abc-12", "-123", "2024-01-31",
+                         "2024-1-31", "abbb", "bb", "abbbb", "xxxxxxxxxxxxxxxxxxx", "0F", "0g", "z", "\x01\x7fz",
+                         "0x12345678", "x012345678", "123456789012345678901234", "12345678\xc3\xa9", "aa", "aaa", "aaaa", "a",
+                         "\xc3\xa9\xc3\xa9", "  ", "cd", "1234567a"};
+  arena a;
+  arena_init(&a, 0);
+  for (int kind = 0; kind < 2; kind++) {
+    const char **pats = kind == 0 ? seq : other;
+    size_t np = kind == 0 ? sizeof seq / sizeof seq[0] : sizeof other / sizeof other[0];
+    for (size_t i = 0; i < np; i++) {
+      char err[200];
+      evd_regex *re = regex_compile(&a, pats[i], strlen(pats[i]), err, sizeof err);
+      ASSERT(re);
+      if (regex_has_seq(re) != (kind == 0)) fprintf(stderr, "pattern '%s': sequence form %d\n", pats[i], regex_has_seq(re));
+      ASSERT_EQ_INT(regex_has_seq(re), kind == 0);
+      for (size_t j = 0; j < sizeof texts / sizeof texts[0]; j++) {
+        size_t n = strlen(texts[j]);
+        uint64_t s1 = 0, s2 = 0;
+        int fast = regex_search(re, texts[j], n, &s1, 1000000);
+        int dfa = regex_search_dfa(re, texts[j], n, &s2, 1000000);
+        int nfa = regex_search_nfa(re, texts[j], n, NULL, 0);
+        if (fast != nfa || dfa != nfa) fprintf(stderr, "pattern '%s' text '%s': fast %d dfa %d nfa %d\n", pats[i], texts[j], fast, dfa, nfa);
+        ASSERT_EQ_INT(fast, nfa);
+        ASSERT_EQ_INT(dfa, nfa);
+        if (regex_has_dfa(re)) ASSERT(s1 == s2); /* the same step count as the DFA */
+      }
+    }
+  }
+  /* the pass counts steps like the DFA, so the budget gives up at the same point */
+  evd_regex *imsi = regex_compile(&a, seq[0], strlen(seq[0]), (char[200]){0}, 200);
+  uint64_t steps = 0;
+  ASSERT_EQ_INT(regex_search(imsi, "IMSI001010000000001", 19, &steps, 10), -1);
+  ASSERT_EQ_INT(rx(seq[0], "IMSI001010000000001"), 1);
+  ASSERT_EQ_INT(rx(seq[0], "IMSI0010100000000012"), 0);
+  arena_free(&a);
+  return 0;
+}

@@ -2,6 +2,7 @@
  * rule, $ref (also recursive), composition, formats, lengths in code points, integer
  * dialects, compile errors with file:line. */
 #include "registry/schema.h"
+#include "registry/schema_internal.h"
 #include "test.h"
 
 /* Validate the JSON data against a schema and return "ok" or "path: reason" (malloc'd).
@@ -569,5 +570,53 @@ TEST_IMPL(schema_doc_compiles_each_node_once) {
   ASSERT_EQ_INT(schema_node_line(base), 1);
   schema_doc_free(d);
   ASSERT(strstr(cerr("bad.json", "{\"definitions\":{\"ok\":{},\"bad\":{\"type\":1}}}"), "definitions.bad.type"));
+  return 0;
+}
+
+/* A string member whose schema is an anyOf of string checks ("an IPv4 address or empty")
+ * has a fast path (the cheap branch first); it decides exactly what the full check does
+ * (vres_ex also compares every answer with reference mode). */
+TEST_IMPL(schema_string_anyof_members_fast_path) {
+  const char *doc =
+      "{\"definitions\":{"
+      "\"ip\":{\"type\":\"string\",\"anyOf\":[{\"format\":\"ipv4\"},{\"maxLength\":0}]},"
+      "\"code\":{\"type\":\"string\",\"pattern\":\"^[A-Z]\",\"anyOf\":[{\"minLength\":3,\"pattern\":\"^[A-Z]+$\"},"
+      "{\"format\":\"uuid\"},{\"type\":\"integer\"}]},"
+      "\"any\":{\"anyOf\":[{\"maxLength\":1},{\"type\":\"string\"}]},"
+      "\"no\":{\"type\":\"string\",\"anyOf\":[{\"format\":\"ipv4\"},{\"not\":{\"maxLength\":0}}]},"
+      "\"e\":{\"type\":\"object\",\"properties\":{\"ip\":{\"$ref\":\"#/definitions/ip\"},"
+      "\"code\":{\"$ref\":\"#/definitions/code\"},\"any\":{\"$ref\":\"#/definitions/any\"},"
+      "\"no\":{\"$ref\":\"#/definitions/no\"}}}}}";
+  EXPECT_DEF(doc, "e", "{\"ip\":\"10.0.2.1\",\"code\":\"ABC\",\"any\":\"abc\",\"no\":\"x\"}", "ok");
+  EXPECT_DEF(doc, "e", "{\"ip\":\"\"}", "ok");
+  EXPECT_DEF(doc, "e", "{\"ip\":\"10.0.2\"}",
+             "data.ip: must match at least one schema in anyOf (anyOf[0]: data.ip: must be a valid IPv4 address)");
+  EXPECT_DEF(doc, "e", "{\"ip\":\"\xc3\xa9\"}",
+             "data.ip: must match at least one schema in anyOf (anyOf[0]: data.ip: must be a valid IPv4 address)");
+  EXPECT_DEF(doc, "e", "{\"ip\":5}", "data.ip: expected string, got integer");
+  EXPECT_DEF(doc, "e", "{\"code\":\"A0000000-0000-0000-0000-000000000000\"}", "ok");
+  EXPECT_DEF(doc, "e", "{\"code\":\"AB\"}",
+             "data.code: must match at least one schema in anyOf (anyOf[0]: data.code: must be at least 3 characters long)");
+  EXPECT_DEF(doc, "e", "{\"code\":\"abc\"}", "data.code: must match pattern '^[A-Z]'");
+  EXPECT_DEF(doc, "e", "{\"code\":7}", "data.code: expected string, got integer");
+  EXPECT_DEF(doc, "e", "{\"any\":5,\"no\":\"1.2.3.4\"}", "ok");
+  EXPECT_DEF(doc, "e", "{\"no\":\"\"}",
+             "data.no: must match at least one schema in anyOf (anyOf[0]: data.no: must be a valid IPv4 address)");
+  /* which nodes have the fast path: not the one with a `not` branch */
+  schema_error serr;
+  schema_doc *d = schema_doc_parse("test.json", doc, strlen(doc), SCHEMA_JSON, &serr);
+  ASSERT(d);
+  const char *names[] = {"ip", "code", "any", "no"};
+  int want[] = {1, 1, 1, 0};
+  for (int i = 0; i < 4; i++) {
+    const schema_node *s = schema_doc_compile(d, schema_doc_find_definition(d, names[i], strlen(names[i])), names[i], &serr);
+    ASSERT(s);
+    ASSERT_EQ_INT(s->str_any != NULL, want[i]);
+  }
+  const schema_node *ip = schema_doc_compile(d, schema_doc_find_definition(d, "ip", 2), "ip", &serr);
+  ASSERT(ip && ip->nstr_any_branches == 2 && ip->str_any_branches[0]->max_length == 0); /* cheap branch first */
+  const schema_node *any = schema_doc_compile(d, schema_doc_find_definition(d, "any", 3), "any", &serr);
+  ASSERT(any && any->str_any_always);
+  schema_doc_free(d);
   return 0;
 }
