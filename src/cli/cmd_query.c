@@ -362,6 +362,58 @@ static int get_with_filters(cli_ctx *ctx, http_client *c, buf *path, const filte
   return -1;
 }
 
+/* Print a parsed answer; returns the exit status. */
+typedef int (*answer_printer)(const json_value *root, void *arg);
+
+/* The rest of a filtered read command once its options are parsed: GET endpoint with the
+ * filters and extra parameters, then print the raw body (--json) or hand the parsed answer
+ * to print. Frees the filters. Returns the exit status. */
+static int run_filtered_get(cli_ctx *ctx, filters *f, int json, const char *endpoint,
+                            const char *const *extra, const char *what, answer_printer print,
+                            void *print_arg) {
+  http_client c = {0};
+  http_response resp;
+  http_response_init(&resp);
+  buf path = BUF_INIT;
+  arena ar;
+  arena_init(&ar, 0);
+  int status;
+  if (buf_puts(&path, endpoint) != 0) {
+    cli_errorf("out of memory");
+    status = CLI_EXIT_REFUSED;
+  } else {
+    status = get_with_filters(ctx, &c, &path, f, extra, &resp, what);
+  }
+  if (status < 0) {
+    if (json) {
+      print_body(&resp);
+      status = CLI_EXIT_OK;
+    } else {
+      const json_value *root = parse_answer(&ar, &resp);
+      status = root ? print(root, print_arg) : CLI_EXIT_REFUSED;
+    }
+  }
+  arena_free(&ar);
+  buf_free(&path);
+  http_response_free(&resp);
+  if (c.curl) http_client_free(&c);
+  filters_free(f);
+  return status;
+}
+
+/* count's answer {"count":N} as a bare number. */
+static int print_count(const json_value *root, void *arg) {
+  (void)arg;
+  const json_value *count = json_get(root, "count");
+  int64_t n;
+  if (!count || json_as_int64(count, &n) != 0) {
+    cli_errorf("eventd's answer has no integer \"count\"");
+    return CLI_EXIT_REFUSED;
+  }
+  printf("%lld\n", (long long)n);
+  return CLI_EXIT_OK;
+}
+
 static int run_count(cli_ctx *ctx, int argc, char **argv) {
   static const struct option longopts[] = {
       CLI_COMMON_LONG_OPTIONS,
@@ -377,40 +429,8 @@ static int run_count(cli_ctx *ctx, int argc, char **argv) {
     filters_free(&f);
     return status;
   }
-  http_client c = {0};
-  http_response resp;
-  http_response_init(&resp);
-  buf path = BUF_INIT;
-  arena ar;
-  arena_init(&ar, 0);
-  if (buf_puts(&path, "/v1/events/count") != 0) {
-    cli_errorf("out of memory");
-    status = CLI_EXIT_REFUSED;
-  } else {
-    status = get_with_filters(ctx, &c, &path, &f, NULL, &resp, "count failed");
-  }
-  if (status < 0) {
-    status = CLI_EXIT_OK;
-    if (json) {
-      print_body(&resp);
-    } else {
-      const json_value *root = parse_answer(&ar, &resp);
-      const json_value *count = root ? json_get(root, "count") : NULL;
-      int64_t n;
-      if (count && json_as_int64(count, &n) == 0) {
-        printf("%lld\n", (long long)n);
-      } else {
-        if (root) cli_errorf("eventd's answer has no integer \"count\"");
-        status = CLI_EXIT_REFUSED;
-      }
-    }
-  }
-  arena_free(&ar);
-  buf_free(&path);
-  http_response_free(&resp);
-  if (c.curl) http_client_free(&c);
-  filters_free(&f);
-  return status;
+  return run_filtered_get(ctx, &f, json, "/v1/events/count", NULL, "count failed", print_count,
+                          NULL);
 }
 
 const cli_command cli_cmd_count = {
@@ -598,6 +618,12 @@ done:
   return status;
 }
 
+/* answer_printer for histogram: arg is the command's histogram_args. */
+static int print_histogram_answer(const json_value *root, void *arg) {
+  const histogram_args *h = arg;
+  return print_histogram(root, h->by);
+}
+
 static int run_histogram(cli_ctx *ctx, int argc, char **argv) {
   static const struct option longopts[] = {
       CLI_COMMON_LONG_OPTIONS,
@@ -617,34 +643,9 @@ static int run_histogram(cli_ctx *ctx, int argc, char **argv) {
     filters_free(&f);
     return status;
   }
-  http_client c = {0};
-  http_response resp;
-  http_response_init(&resp);
-  buf path = BUF_INIT;
-  arena ar;
-  arena_init(&ar, 0);
-  if (buf_puts(&path, "/v1/events/histogram") != 0) {
-    cli_errorf("out of memory");
-    status = CLI_EXIT_REFUSED;
-  } else {
-    const char *const extra[] = {"interval", h.interval, "by", h.by, NULL};
-    status = get_with_filters(ctx, &c, &path, &f, extra, &resp, "histogram failed");
-  }
-  if (status < 0) {
-    if (json) {
-      print_body(&resp);
-      status = CLI_EXIT_OK;
-    } else {
-      const json_value *root = parse_answer(&ar, &resp);
-      status = root ? print_histogram(root, h.by) : CLI_EXIT_REFUSED;
-    }
-  }
-  arena_free(&ar);
-  buf_free(&path);
-  http_response_free(&resp);
-  if (c.curl) http_client_free(&c);
-  filters_free(&f);
-  return status;
+  const char *const extra[] = {"interval", h.interval, "by", h.by, NULL};
+  return run_filtered_get(ctx, &f, json, "/v1/events/histogram", extra, "histogram failed",
+                          print_histogram_answer, &h);
 }
 
 const cli_command cli_cmd_histogram = {
