@@ -6,3 +6,4 @@
 #include "test-list-server.h"
 #include "test-list-registry.h"
 #include "test-list-grpc.h"
+#include "test-list-cli.h"
