@@ -37,6 +37,15 @@ void inputs_announce(input_set *in) {
     if (in->state[i] && INPUTS[i]->announce) INPUTS[i]->announce(in->state[i]);
 }
 
+int inputs_http_route(input_set *in, struct server *s, struct evhttp_request *req,
+                      const char *path, const char *query) {
+  for (size_t i = 0; i < NINPUTS; i++)
+    if (INPUTS[i]->http_route &&
+        INPUTS[i]->http_route(in ? in->state[i] : NULL, s, req, path, query))
+      return 1;
+  return 0;
+}
+
 void inputs_stop(input_set *in) {
   if (!in) return;
   for (size_t i = 0; i < NINPUTS; i++)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 struct server;
+struct evhttp_request;
 
 typedef struct input_plugin {
   const char *name;
@@ -22,6 +23,12 @@ typedef struct input_plugin {
   void (*announce)(void *state);
   void (*stop)(void *state);
   void (*free)(void *state);
+  /* Inputs that live on the HTTP port (Elasticsearch-compatible, OTLP/HTTP): called on the
+   * loop thread for a request whose path the core API does not own. Returns 1 when the
+   * input took the request (it answers it, now or later), 0 when the path is not its own.
+   * state may be NULL (the input has nothing to start). NULL for other inputs. */
+  int (*http_route)(void *state, struct server *s, struct evhttp_request *req, const char *path,
+                    const char *query);
 } input_plugin;
 
 /* The started inputs of a server. */
@@ -32,6 +39,10 @@ typedef struct input_set input_set;
 int inputs_start(struct server *s, input_set **out, char *err, size_t errlen);
 /* Print every started input's listening line (after the HTTP one). */
 void inputs_announce(input_set *in);
+/* Offer an HTTP request to the inputs that live on the HTTP port, in table order. Returns 1
+ * when one took it, 0 otherwise (the caller answers 404). */
+int inputs_http_route(input_set *in, struct server *s, struct evhttp_request *req,
+                      const char *path, const char *query);
 /* Graceful stop of every input (shutdown step 1). NULL is fine. */
 void inputs_stop(input_set *in);
 /* Free every input. NULL is fine. */

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/record.h"
 #include "core/timeutil.h"
+#include "inputs/inputs.h"
 #include "server/server.h"
 
 /* ---- replies ------------------------------------------------------------------------ */
@@ -541,6 +542,8 @@ static void on_request(struct evhttp_request *req, void *arg) {
   } else if (strcmp(path, "/metrics") == 0) {
     if (is_get(m)) handle_metrics(s, req);
     else http_method_not_allowed(s, req, ROUTE_METRICS, "GET, HEAD");
+  } else if (inputs_http_route(s->inputs, s, req, path, query)) {
+    /* an input on the HTTP port (Elasticsearch-compatible, OTLP/HTTP) took it */
   } else {
     char shown[80];
     http_reply_error(s, req, ROUTE_OTHER, 404, "no such endpoint: %s",

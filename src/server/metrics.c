@@ -20,6 +20,9 @@ static const char *const ROUTE_LABELS[ROUTE__COUNT] = {
     [ROUTE_MAGMA_EVENTS] = "/magma/v1/events/{network_id}",
     [ROUTE_MAGMA_COUNT] = "/magma/v1/events/{network_id}/about/count",
     [ROUTE_MAGMA_STREAM] = "/magma/v1/events/{network_id}/{stream_name}",
+    [ROUTE_OUTPUTS] = "/v1/outputs",
+    [ROUTE_ES] = "/{index}/_doc|_bulk",
+    [ROUTE_OTLP_LOGS] = "/v1/logs",
     [ROUTE_OTHER] = "other",
 };
 
@@ -38,7 +41,10 @@ static const char *const REJECT_LABELS[REJECT__COUNT] = {
 };
 
 static const char *const INPUT_LABELS[INGEST_INPUT__COUNT] = {
-    [INGEST_INPUT_HTTP] = "http", [INGEST_INPUT_GRPC] = "grpc"};
+    [INGEST_INPUT_HTTP] = "http",       [INGEST_INPUT_GRPC] = "grpc",
+    [INGEST_INPUT_FORWARD] = "forward", [INGEST_INPUT_SYSLOG] = "syslog",
+    [INGEST_INPUT_LINES] = "lines",     [INGEST_INPUT_ES] = "es",
+    [INGEST_INPUT_OTLP] = "otlp"};
 static const char *const OUTCOME_LABELS[INPUT_OUTCOME__COUNT] = {
     [INPUT_OUTCOME_RECEIVED] = "received", [INPUT_OUTCOME_ACCEPTED] = "accepted",
     [INPUT_OUTCOME_REJECTED] = "rejected"};

@@ -29,6 +29,9 @@ typedef enum route {
   ROUTE_MAGMA_EVENTS,      /* GET /magma/v1/events/{network_id} */
   ROUTE_MAGMA_COUNT,       /* GET /magma/v1/events/{network_id}/about/count */
   ROUTE_MAGMA_STREAM,      /* GET /magma/v1/events/{network_id}/{stream_name} */
+  ROUTE_OUTPUTS,    /* /v1/outputs and everything under it (outputs API) */
+  ROUTE_ES,         /* Elasticsearch-compatible: GET /, /{index}/_doc, /_bulk, ... */
+  ROUTE_OTLP_LOGS,  /* POST /v1/logs (OTLP/HTTP) */
   ROUTE_OTHER,      /* anything else (404s) */
   ROUTE__COUNT
 } route;
@@ -48,7 +51,16 @@ typedef enum reject_reason {
 } reject_reason;
 
 /* The inputs events arrive through (label `input` of eventd_input_events_total). */
-typedef enum ingest_input { INGEST_INPUT_HTTP = 0, INGEST_INPUT_GRPC, INGEST_INPUT__COUNT } ingest_input;
+typedef enum ingest_input {
+  INGEST_INPUT_HTTP = 0, /* POST /v1/events */
+  INGEST_INPUT_GRPC,     /* gRPC (Magma EventService, eventd.v1) */
+  INGEST_INPUT_FORWARD,  /* Fluentd Forward Protocol */
+  INGEST_INPUT_SYSLOG,   /* RFC 5424 / 3164 over UDP and TCP */
+  INGEST_INPUT_LINES,    /* JSON lines over TCP and UDP */
+  INGEST_INPUT_ES,       /* Elasticsearch-compatible _doc / _bulk */
+  INGEST_INPUT_OTLP,     /* OTLP/HTTP logs */
+  INGEST_INPUT__COUNT
+} ingest_input;
 /* What happened to them (label `outcome`). */
 enum { INPUT_OUTCOME_RECEIVED = 0, INPUT_OUTCOME_ACCEPTED, INPUT_OUTCOME_REJECTED, INPUT_OUTCOME__COUNT };
 
