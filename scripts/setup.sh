@@ -11,7 +11,7 @@ PKGS=(
   libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler python3-grpcio python3-grpc-tools
   nghttp2-client openssl
   librdkafka-dev kcat librabbitmq-dev rabbitmq-server python3-pika python3-fluent-logger
-  python3-msgpack libmsgpack-dev libzstd-dev bsdutils
+  python3-msgpack libmsgpack-dev libzstd-dev bsdutils python3-elasticsearch
 )
 
 missing=()

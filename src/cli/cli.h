@@ -11,7 +11,8 @@
  *   cmd_send.c   send
  *   cmd_query.c  query, count, histogram, get, health
  *   cmd_tail.c   tail
- *   cmd_schema.c schema check, validate (the event-type registry) */
+ *   cmd_schema.c schema check, validate (the event-type registry)
+ *   cmd_outputs.c outputs (the /v1/outputs API) */
 #ifndef EVD_CLI_H
 #define EVD_CLI_H
 
@@ -54,6 +55,7 @@ enum {
   CLI_OPT_TIMEOUT,
   CLI_OPT_RETRIES,
   CLI_OPT_HELP,
+  CLI_OPT_TOKEN, /* --token: access control (docs/security.md) */
   CLI_OPT_FIRST_OWN = 1100
 };
 
@@ -61,7 +63,8 @@ enum {
   {"url", required_argument, NULL, CLI_OPT_URL},             \
   {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},     \
   {"retries", required_argument, NULL, CLI_OPT_RETRIES},     \
-  {"help", no_argument, NULL, CLI_OPT_HELP}
+  {"help", no_argument, NULL, CLI_OPT_HELP},                 \
+  {"token", required_argument, NULL, CLI_OPT_TOKEN}
 
 /* Help text of the common options, for the OPTIONS section of each page. */
 #define CLI_COMMON_OPTIONS_HELP                                                              \
@@ -71,6 +74,8 @@ enum {
   "        Give up on one request after SEC seconds (default 30; decimals allowed).\n"       \
   "    --retries N\n"                                                                       \
   "        Extra attempts when eventd cannot be reached or answers 503 (default 3).\n"       \
+  "    --token TOKEN\n"                                                                     \
+  "        API token sent as Authorization: Bearer (default $EVENTD_TOKEN).\n"              \
   "    -h, --help\n"                                                                        \
   "        Show this page.\n"
 
@@ -119,5 +124,7 @@ extern const cli_command cli_cmd_health;
 extern const cli_command cli_cmd_tail;
 extern const cli_command cli_cmd_schema;
 extern const cli_command cli_cmd_validate;
+extern const cli_command cli_cmd_outputs; /* cmd_outputs.c (issue 4) */
+extern const cli_command cli_cmd_tokens;  /* cmd_tokens.c (issue 7: access control) */
 
 #endif

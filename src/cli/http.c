@@ -39,6 +39,18 @@ int http_client_init(http_client *c, const char *base_url, long timeout_ms, int 
   }
   c->timeout_ms = timeout_ms;
   c->retries = retries;
+  /* Access control (docs/security.md): --token sets EVENTD_TOKEN before any client exists. */
+  const char *token = getenv("EVENTD_TOKEN");
+  if (token && *token) {
+    size_t tn = strlen(token);
+    c->auth_header = malloc(tn + 32);
+    if (!c->auth_header) {
+      snprintf(err, errlen, "out of memory");
+      http_client_free(c);
+      return -1;
+    }
+    snprintf(c->auth_header, tn + 32, "Authorization: Bearer %s", token);
+  }
   c->rand_state = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
   return 0;
 }
@@ -49,6 +61,7 @@ void http_client_free(http_client *c) {
     curl_global_cleanup();
   }
   free(c->base);
+  free(c->auth_header);
   memset(c, 0, sizeof *c);
 }
 
@@ -207,6 +220,11 @@ int http_request(http_client *c, const char *method, const char *path, const cha
   struct curl_slist *h1 = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
   if (!h1) goto oom;
   headers = h1;
+  if (c->auth_header) {
+    struct curl_slist *ha = curl_slist_append(headers, c->auth_header);
+    if (!ha) goto oom;
+    headers = ha;
+  }
   if (ctype) {
     char line[128];
     snprintf(line, sizeof line, "Content-Type: %s", ctype);
@@ -300,6 +318,11 @@ http_stream_end http_stream(http_client *c, const char *path, const char *extra_
     } else {
       headers = h2;
     }
+  }
+  if (headers && c->auth_header) {
+    struct curl_slist *ha = curl_slist_append(headers, c->auth_header);
+    if (!ha) curl_slist_free_all(headers);
+    headers = ha;
   }
   if (!headers) {
     buf_free(&url);

@@ -23,6 +23,7 @@ typedef struct http_client {
   long timeout_ms;       /* whole request; connect timeout for streams */
   int retries;           /* extra attempts */
   unsigned rand_state;   /* jitter */
+  char *auth_header;     /* "Authorization: Bearer TOKEN" from $EVENTD_TOKEN (--token), or NULL */
   char errbuf[CURL_ERROR_SIZE];
 } http_client;
 

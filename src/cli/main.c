@@ -13,6 +13,8 @@ static const cli_command *const commands[] = {
     &cli_cmd_send,  &cli_cmd_query,  &cli_cmd_count, &cli_cmd_histogram,
     &cli_cmd_get,   &cli_cmd_tail,   &cli_cmd_health, &cli_cmd_schema,
     &cli_cmd_validate,
+    &cli_cmd_outputs,
+    &cli_cmd_tokens,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -45,6 +47,7 @@ static const char global_help_tail[] =
     "\n"
     "ENVIRONMENT\n"
     "    EVENTD_URL   base URL of eventd when --url is not given\n"
+    "    EVENTD_TOKEN API token when --token is not given (docs/security.md)\n"
     "    COLUMNS      table width when stdout is not a terminal\n"
     "\n"
     "EXAMPLES\n"
@@ -158,6 +161,11 @@ int cli_common_option(cli_ctx *ctx, const cli_command *cmd, int opt, const char 
       ctx->retries = (int)v;
       return 0;
     }
+    case CLI_OPT_TOKEN:
+      if (!arg || !*arg) return CLI_COMMON_EXIT + cli_usage_error(name, "--token expects a token");
+      if (setenv("EVENTD_TOKEN", arg, 1) != 0)
+        return CLI_COMMON_EXIT + cli_usage_error(name, "cannot set EVENTD_TOKEN");
+      return 0;
     case CLI_OPT_HELP:
     case 'h':
       if (cmd)

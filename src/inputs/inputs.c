@@ -4,9 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "inputs/es/es.h"
+#include "inputs/forward/forward.h"
 #include "inputs/grpc/grpc.h"
+#include "inputs/lines/lines.h"
+#include "inputs/syslog/syslog.h"
+#include "inputs/otlp/otlp.h"
 
-static const input_plugin *const INPUTS[] = {&grpc_input_plugin};
+static const input_plugin *const INPUTS[] = {&grpc_input_plugin,
+                                              &forward_input_plugin, &lines_input_plugin,
+                                              &syslog_input_plugin,
+                                              &es_input_plugin, &otlp_input_plugin};
 #define NINPUTS (sizeof INPUTS / sizeof INPUTS[0])
 
 struct input_set {

@@ -111,6 +111,12 @@ typedef struct output_dest_ops {
   void (*close)(void *state);
 } output_dest_ops;
 
+/* The members of an output's spec that the dispatcher reads (name, type, match, type_prefix,
+ * min_severity, tenant, labels, retry, paused, batch, start): a destination's check/open
+ * skips these and refuses any other member it does not know. Returns 1 for such a key.
+ * (Defined in outputs.c; added by outputs-core.) */
+int output_common_member(const char *key);
+
 /* The destinations (each in its own file of src/outputs/, owner noted there). */
 extern const output_dest_ops output_dest_webhook;
 extern const output_dest_ops output_dest_kafka;

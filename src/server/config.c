@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "core/timeutil.h"
+#include "outputs/outputs_config.h"
 #include "registry/registry.h"
 #include "server/log.h"
 
@@ -32,7 +33,8 @@ typedef enum setting_kind {
   K_OPT_PATH, /* char *, NULL when unset ("" unsets) */
   K_DIRLIST,  /* registry.spec_dirs: char ** + count; a YAML list or "a,b" */
   K_POLICY,   /* int registry_policy */
-  K_STREAMS   /* registry.streams: evd_stream_policy * + count; a YAML mapping or "s=p,..." */
+  K_STREAMS,  /* registry.streams: evd_stream_policy * + count; a YAML mapping or "s=p,..." */
+  K_OUTPUTS   /* outputs.list: JSON specs (src/outputs/outputs_config.c); a YAML list */
 } setting_kind;
 
 typedef struct setting {
@@ -103,6 +105,66 @@ static const setting SETTINGS[] = {
      "PEM certificate (chain) for gRPC over TLS; with grpc.tls.key; \"\" = h2c"},
     {"grpc.tls.key", K_OPT_PATH, OFF(grpc_tls_key), 0, 0,
      "PEM private key for grpc.tls.cert; \"\" = h2c"},
+    /* Socket inputs of issue 5 (docs/inputs.md). */
+    {"forward.listen", K_LISTEN_OFF, OFF(forward_listen), 0, 0,
+     "HOST:PORT of the Fluentd Forward input (TCP, usually :24224), or off"},
+    {"forward.max_message_bytes", K_SIZE, OFF(forward_max_message_bytes), 1024, 1 * GiB,
+     "largest forward message (and its decompressed entries)"},
+    {"forward.max_connections", K_COUNT, OFF(forward_max_connections), 1, 1000000,
+     "forward connections open at once (more are closed at accept)"},
+    {"forward.tag_rule", K_STRING, OFF(forward_tag_rule), 0, 0,
+     "split (first dotted word -> stream, rest -> type) | stream | type"},
+    {"forward.default_type", K_OPT_PATH, OFF(forward_default_type), 0, 0,
+     "type of records that neither tag nor record types; \"\" = refuse them"},
+    {"forward.on_invalid", K_STRING, OFF(forward_on_invalid), 0, 0,
+     "skip (store the valid events, ack, count the invalid) | refuse (no ack)"},
+    {"forward.chunk_ids", K_INT, OFF(forward_chunk_ids), 0, 1,
+     "1: events of a message with a chunk id get ids CHUNK:INDEX (a resent chunk is stored once)"},
+    {"forward.shared_key", K_OPT_PATH, OFF(forward_shared_key), 0, 0,
+     "shared key of the HELO/PING/PONG handshake; \"\" = no handshake"},
+    {"forward.users", K_OPT_PATH, OFF(forward_users), 0, 0,
+     "user:password,... required in the handshake; \"\" = none"},
+    {"forward.self_hostname", K_OPT_PATH, OFF(forward_self_hostname), 0, 0,
+     "hostname sent in PONG; \"\" = the machine's"},
+    {"forward.tls.cert", K_OPT_PATH, OFF(forward_tls_cert), 0, 0,
+     "PEM certificate for forward over TLS; with forward.tls.key"},
+    {"forward.tls.key", K_OPT_PATH, OFF(forward_tls_key), 0, 0,
+     "PEM private key for forward.tls.cert"},
+    {"syslog.listen", K_LISTEN_OFF, OFF(syslog_listen), 0, 0,
+     "HOST:PORT of the syslog input (UDP and TCP), or off"},
+    {"syslog.max_message_bytes", K_SIZE, OFF(syslog_max_message_bytes), 480, 1 * GiB,
+     "largest syslog message (TCP frame or UDP datagram)"},
+    {"syslog.max_connections", K_COUNT, OFF(syslog_max_connections), 1, 1000000,
+     "syslog TCP connections open at once"},
+    {"syslog.default_stream", K_STRING, OFF(syslog_default_stream), 0, 0,
+     "stream of messages without an app-name"},
+    {"syslog.default_type", K_STRING, OFF(syslog_default_type), 0, 0,
+     "type of messages without a msgid"},
+    {"syslog.tls.cert", K_OPT_PATH, OFF(syslog_tls_cert), 0, 0,
+     "PEM certificate: syslog over TLS (RFC 5425; TCP only, no UDP); with syslog.tls.key"},
+    {"syslog.tls.key", K_OPT_PATH, OFF(syslog_tls_key), 0, 0, "PEM private key for syslog.tls.cert"},
+    {"lines.listen", K_LISTEN_OFF, OFF(lines_listen), 0, 0,
+     "HOST:PORT of the JSON lines input (TCP and UDP), or off"},
+    {"lines.max_line_bytes", K_SIZE, OFF(lines_max_line_bytes), 64, 1 * GiB,
+     "longest JSON line (TCP) or datagram (UDP)"},
+    {"lines.max_connections", K_COUNT, OFF(lines_max_connections), 1, 1000000,
+     "JSON lines TCP connections open at once"},
+    {"lines.format", K_STRING, OFF(lines_format), 0, 0,
+     "event (each line a /v1/events event) | record (free-form, mapped like forward records)"},
+    {"lines.stream", K_STRING, OFF(lines_stream), 0, 0,
+     "stream of record-format lines that name none"},
+    {"lines.tls.cert", K_OPT_PATH, OFF(lines_tls_cert), 0, 0,
+     "PEM certificate: JSON lines over TLS (TCP only, no UDP); with lines.tls.key"},
+    {"lines.tls.key", K_OPT_PATH, OFF(lines_tls_key), 0, 0, "PEM private key for lines.tls.cert"},
+    /* HTTP-port inputs of issue 5 (docs/inputs.md). */
+    {"es.index_rule", K_STRING, OFF(es_index_rule), 0, 0,
+     "Elasticsearch index -> stream/labels pattern, e.g. {stream}-{env}"},
+    {"es.default_type", K_STRING, OFF(es_default_type), 0, 0,
+     "type of Elasticsearch documents without type/event_type"},
+    {"otlp.default_type", K_STRING, OFF(otlp_default_type), 0, 0,
+     "type of OTLP log records without eventName / event.name"},
+    {"otlp.stream_attribute", K_OPT_PATH, OFF(otlp_stream_attribute), 0, 0,
+     "resource attribute whose value is the stream; \"\" = none (stream default)"},
     {"registry.file", K_OPT_PATH, OFF(registry_file), 0, 0,
      "event-type registry (eventd.yml-compatible file or spec directory); \"\" = none"},
     {"registry.spec_dirs", K_DIRLIST, OFF(registry_spec_dirs), 0, 0,
@@ -111,6 +173,24 @@ static const setting SETTINGS[] = {
      "reject | accept | accept-and-flag: events of unregistered types"},
     {"registry.streams", K_STREAMS, OFF(registry_streams), 0, 0,
      "per-stream unregistered policy: {STREAM: POLICY}"},
+    /* Outputs of issue 4 (docs/outputs.md). */
+    {"outputs.retry_base", K_DURATION, OFF(outputs_retry_base_ns), NS_PER_MS, NS_MAX,
+     "first retry delay of an output (doubles per attempt, with jitter)"},
+    {"outputs.retry_cap", K_DURATION, OFF(outputs_retry_cap_ns), NS_PER_MS, NS_MAX,
+     "longest retry delay"},
+    {"outputs.max_attempts", K_COUNT, OFF(outputs_max_attempts), 0, 1000000000,
+     "attempts before an event is dead-lettered (0 = retry forever)"},
+    {"outputs.history_size", K_COUNT, OFF(outputs_history_size), 1, 100000000,
+     "delivery attempts kept per output (GET /v1/outputs/NAME/deliveries)"},
+    {"outputs.pin_max_bytes", K_SIZE, OFF(outputs_pin_max_bytes), 0, UINT64_MAX,
+     "bytes retention may keep beyond its bounds for undelivered events (0 = none)"},
+    {"outputs.list", K_OUTPUTS, OFF(outputs_declared), 0, 0,
+     "outputs declared here (also `outputs:` as a list); one mapping each"},
+    /* Access control of issue 7 (docs/security.md). */
+    {"auth.mode", K_STRING, OFF(auth_mode), 0, 0,
+     "on | off: bearer tokens on every endpoint (off only when every listener is loopback)"},
+    {"auth.allow_insecure", K_STRING, OFF(auth_allow_insecure), 0, 0,
+     "true: allow auth.mode off on a non-loopback listener (not recommended)"},
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -120,6 +200,29 @@ void config_init(evd_config *c) {
   c->http_listen = strdup(EVD_DEFAULT_HTTP);
   c->grpc_listen = strdup(EVD_DEFAULT_GRPC);
   c->grpc_max_message_bytes = 4 * 1024 * 1024;
+  c->forward_listen = strdup("off");
+  c->forward_max_message_bytes = 16 * 1024 * 1024;
+  c->forward_max_connections = 1024;
+  c->forward_tag_rule = strdup("split");
+  c->forward_default_type = strdup("log");
+  c->forward_on_invalid = strdup("skip");
+  c->forward_chunk_ids = 1;
+  c->syslog_listen = strdup("off");
+  c->syslog_max_message_bytes = 64 * 1024;
+  c->syslog_max_connections = 1024;
+  c->syslog_default_stream = strdup("syslog");
+  c->syslog_default_type = strdup("syslog.message");
+  c->lines_listen = strdup("off");
+  c->auth_mode = strdup("off");
+  c->auth_allow_insecure = strdup("false");
+  c->lines_max_line_bytes = 1024 * 1024;
+  c->lines_max_connections = 1024;
+  c->lines_format = strdup("event");
+  c->lines_stream = strdup("lines");
+  c->es_index_rule = strdup("{stream}-{env}");
+  c->es_default_type = strdup("es.document");
+  c->otlp_default_type = strdup("otlp.log");
+  c->otlp_stream_attribute = strdup("service.name");
   c->http_idle_timeout_ns = 60 * NS_PER_SEC;
   c->http_max_header_bytes = 64 * 1024;
   c->sync = STORE_SYNC_BATCH;
@@ -140,6 +243,11 @@ void config_init(evd_config *c) {
   c->histogram_max_buckets = 10000;
   c->shutdown_timeout_ns = 10 * NS_PER_SEC;
   c->registry_unregistered = REGISTRY_REJECT;
+  c->outputs_retry_base_ns = 100 * NS_PER_MS;
+  c->outputs_retry_cap_ns = 30 * NS_PER_SEC;
+  c->outputs_max_attempts = 0;
+  c->outputs_history_size = 1000;
+  c->outputs_pin_max_bytes = 1024ull * 1024 * 1024;
 }
 
 static void free_dirlist(evd_config *c) {
@@ -165,8 +273,21 @@ void config_free(evd_config *c) {
   free(c->grpc_tls_key);
   c->data_dir = c->http_listen = c->registry_file = c->grpc_listen = NULL;
   c->grpc_tls_cert = c->grpc_tls_key = NULL;
+  char **inputs5[] = {&c->forward_listen, &c->forward_tag_rule, &c->forward_default_type,
+                     &c->forward_on_invalid, &c->forward_shared_key, &c->forward_users,
+                     &c->forward_self_hostname, &c->forward_tls_cert, &c->forward_tls_key,
+                     &c->syslog_listen, &c->syslog_default_stream, &c->syslog_default_type,
+                     &c->lines_listen, &c->lines_format, &c->lines_stream,
+                     &c->syslog_tls_cert, &c->syslog_tls_key, &c->lines_tls_cert, &c->lines_tls_key, &c->es_index_rule, &c->es_default_type,
+                     &c->otlp_default_type, &c->otlp_stream_attribute,
+                     &c->auth_mode, &c->auth_allow_insecure};
+  for (size_t i = 0; i < sizeof inputs5 / sizeof inputs5[0]; i++) {
+    free(*inputs5[i]);
+    *inputs5[i] = NULL;
+  }
   free_dirlist(c);
   free_streams(c);
+  outputs_config_free(c);
 }
 
 /* Append a copy of dir[0..n) to registry.spec_dirs. Returns 0 or -1 (out of memory). */
@@ -346,6 +467,7 @@ static const char *kind_hint(setting_kind k) {
     case K_DIRLIST: return "a list of directories";
     case K_POLICY: return "reject, accept or accept-and-flag";
     case K_STREAMS: return "a mapping of stream names to reject, accept or accept-and-flag";
+    case K_OUTPUTS: return "a list of outputs (mappings), or their JSON array";
   }
   return "?";
 }
@@ -398,6 +520,7 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
       return 0;
     }
     case K_STREAMS: return parse_streams(c, name, value, err, errlen);
+    case K_OUTPUTS: return outputs_config_set(c, name, value, err, errlen);
     default: break;
   }
   if (!*value) {
@@ -411,6 +534,14 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
     case K_LISTEN_OFF: {
       if (st->kind == K_LISTEN_OFF && strcmp(value, "off") == 0) {
         /* fine */
+      } else if (strcmp(name, "auth.mode") == 0 && strcmp(value, "on") != 0 &&
+                 strcmp(value, "off") != 0) {
+        set_err(err, errlen, "auth.mode: expected on or off, got '%s'", value);
+        return -1;
+      } else if (strcmp(name, "auth.allow_insecure") == 0 && strcmp(value, "true") != 0 &&
+                 strcmp(value, "false") != 0) {
+        set_err(err, errlen, "auth.allow_insecure: expected true or false, got '%s'", value);
+        return -1;
       } else if (st->kind == K_LISTEN || st->kind == K_LISTEN_OFF) {
         char host[256];
         int port;
@@ -465,7 +596,8 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
     }
     case K_OPT_PATH:
     case K_DIRLIST:
-    case K_STREAMS: return -1; /* handled above */
+    case K_STREAMS:
+    case K_OUTPUTS: return -1; /* handled above */
     case K_SIZE:
     case K_SIZE_T:
       if (config_parse_size(value, &v) != 0) {
@@ -691,6 +823,8 @@ static int walk_pair(yaml_walk *w, yaml_node_t *key, yaml_node_t *val, const cha
       w->section_names[w->nsections++] = full_static_prefix(full);
     }
     if (val->type == YAML_SCALAR_NODE && scalar_is_null(val)) return 0; /* "http:" alone */
+    if (val->type == YAML_SEQUENCE_NODE && strcmp(full, "outputs") == 0) /* = outputs.list */
+      return outputs_config_yaml(w->c, w->file, w->doc, val, w->err, w->errlen);
     if (val->type != YAML_MAPPING_NODE)
       return walk_error(w, val, "'%s' must be a mapping of settings, got %s", full,
                         node_kind_name(val));
@@ -705,6 +839,8 @@ static int walk_pair(yaml_walk *w, yaml_node_t *key, yaml_node_t *val, const cha
   for (size_t i = 0; i < w->nseen; i++)
     if (w->seen[i] == st) return walk_error(w, key, "duplicate key '%s'", full);
   if (w->nseen < NSETTINGS) w->seen[w->nseen++] = st;
+  if (st->kind == K_OUTPUTS) /* a YAML list of mappings (src/outputs/outputs_config.c) */
+    return outputs_config_yaml(w->c, w->file, w->doc, val, w->err, w->errlen);
   if (st->kind == K_DIRLIST || st->kind == K_STREAMS || st->kind == K_OPT_PATH) {
     int rc = walk_structured(w, st, full, val);
     if (rc <= 0) return rc; /* handled (or failed); 1: a plain scalar, go on below */
@@ -843,6 +979,9 @@ static const struct {
     {"--sync", "sync"},          {"--log-level", "log_level"},
     {"--registry", "registry.file"}, {"--grpc", "grpc.listen"},
     {"--grpc-tls-cert", "grpc.tls.cert"}, {"--grpc-tls-key", "grpc.tls.key"},
+    {"--forward", "forward.listen"}, {"--syslog", "syslog.listen"},
+    {"--lines", "lines.listen"},
+    {"--auth", "auth.mode"},
 };
 
 /* Split argv[*i] into option name and value ("--opt=value" or "--opt value"). Returns the
@@ -1072,6 +1211,7 @@ void config_print(const evd_config *c, FILE *out) {
         }
         fputc('}', out);
         break;
+      case K_OUTPUTS: outputs_config_print(c, out); break;
     }
     fprintf(out, "  # %s\n", st->help);
   }
@@ -1086,7 +1226,8 @@ void config_usage(FILE *out) {
       "    eventd [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--grpc HOST:PORT|off]\n"
       "           [--sync always|batch|none] [--log-level LEVEL] [--registry FILE]\n"
       "           [--grpc-tls-cert PEM --grpc-tls-key PEM]\n"
-      "           [--set NAME=VALUE]...\n"
+      "           [--forward HOST:PORT] [--syslog HOST:PORT] [--lines HOST:PORT]\n"
+      "           [--auth on|off] [--set NAME=VALUE]...\n"
       "    eventd --check-config [--config FILE] [OPTIONS]\n"
       "    eventd --print-config [--config FILE] [OPTIONS]\n"
       "    eventd --help | --version\n"
@@ -1118,6 +1259,9 @@ void config_usage(FILE *out) {
       "        Serve the HTTP API on HOST:PORT (setting http.listen; default\n"
       "        127.0.0.1:8910). Port 0 picks a free port; the listening line shows it.\n"
       "        IPv6 addresses go in brackets: [::1]:8910.\n"
+      "        The same port also takes Elasticsearch-style ingest (POST /{index}/_doc,\n"
+      "        /_bulk; GET / answers like a cluster root) and OTLP/HTTP logs (POST\n"
+      "        /v1/logs, JSON or protobuf); settings es.*, otlp.*; see docs/inputs.md.\n"
       "    --grpc HOST:PORT|off\n"
       "        Serve gRPC (h2c: Magma's EventService/LogEvent, eventd.v1.Events, health) on\n"
       "        HOST:PORT (setting grpc.listen; default 127.0.0.1:50075), or not at all.\n"
@@ -1127,6 +1271,21 @@ void config_usage(FILE *out) {
       "        with the PEM certificate chain and private key in these files (settings\n"
       "        grpc.tls.cert, grpc.tls.key: both or neither). A file that cannot be read or\n"
       "        used stops startup with the file and the reason. Without them: h2c.\n"
+      "    --forward HOST:PORT, --syslog HOST:PORT, --lines HOST:PORT\n"
+      "        Socket inputs (settings forward.listen, syslog.listen, lines.listen; off by\n"
+      "        default): Fluentd Forward Protocol v1 over TCP (Fluent Bit / Fluentd\n"
+      "        out_forward, usually port 24224), syslog RFC 5424/3164 over UDP and TCP on\n"
+      "        the same port, JSON lines over TCP and UDP. Each prints \"eventd: NAME\n"
+      "        listening on ADDR:PORT\" (port 0 picks a free one). See docs/inputs.md.\n"
+      "    --auth on|off\n"
+      "        Access control (setting auth.mode; default off). With on, every endpoint but\n"
+      "        /healthz wants \"Authorization: Bearer TOKEN\" (gRPC: the authorization\n"
+      "        metadata; Elasticsearch-compatible endpoints also Basic with the token's name\n"
+      "        and the token); tokens have a role (admin, domain-admin, user, ingest, read)\n"
+      "        and a tenant, and see only their tenant's events. At the first start with on,\n"
+      "        a bootstrap admin token is written to DIR/admin.token (mode 0600); its path\n"
+      "        is logged. off is refused when any listener is not on loopback, unless\n"
+      "        auth.allow_insecure is true. See docs/security.md.\n"
       "    --registry FILE\n"
       "        Check events against the event-type registry FILE (setting registry.file):\n"
       "        an eventd.yml-compatible file (Magma's event_registry) or a directory of spec\n"

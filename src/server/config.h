@@ -52,12 +52,53 @@ typedef struct evd_config {
   uint64_t grpc_max_message_bytes;   /* grpc.max_message_bytes */
   char *grpc_tls_cert;               /* grpc.tls.cert: PEM certificate chain (NULL: h2c) */
   char *grpc_tls_key;                /* grpc.tls.key: PEM private key (NULL: h2c) */
+  /* Socket inputs of issue 5 (src/inputs/{forward,syslog,lines}; docs/inputs.md). */
+  char *forward_listen;              /* forward.listen, "HOST:PORT" or "off" */
+  uint64_t forward_max_message_bytes; /* forward.max_message_bytes (also decompressed) */
+  uint64_t forward_max_connections;  /* forward.max_connections */
+  char *forward_tag_rule;            /* forward.tag_rule: split | stream | type */
+  char *forward_default_type;        /* forward.default_type (NULL: the type is required) */
+  char *forward_on_invalid;          /* forward.on_invalid: skip | refuse */
+  int forward_chunk_ids;             /* forward.chunk_ids: event ids CHUNK:INDEX (0/1) */
+  char *forward_shared_key;          /* forward.shared_key (NULL: no handshake) */
+  char *forward_users;               /* forward.users: "user:password,..." (NULL: none) */
+  char *forward_self_hostname;       /* forward.self_hostname (NULL: gethostname) */
+  char *forward_tls_cert;            /* forward.tls.cert (NULL: plain TCP) */
+  char *forward_tls_key;             /* forward.tls.key */
+  char *syslog_listen;               /* syslog.listen (UDP and TCP), or "off" */
+  uint64_t syslog_max_message_bytes; /* syslog.max_message_bytes */
+  uint64_t syslog_max_connections;   /* syslog.max_connections */
+  char *syslog_default_stream;       /* syslog.default_stream (no app-name) */
+  char *syslog_default_type;         /* syslog.default_type (no msgid) */
+  char *lines_listen;                /* lines.listen (UDP and TCP), or "off" */
+  uint64_t lines_max_line_bytes;     /* lines.max_line_bytes */
+  uint64_t lines_max_connections;    /* lines.max_connections */
+  char *lines_format;                /* lines.format: event | record */
+  char *lines_stream;                /* lines.stream: stream of record-format lines */
+  char *syslog_tls_cert, *syslog_tls_key; /* syslog.tls.cert/key: TCP over TLS (RFC 5425) */
+  char *lines_tls_cert, *lines_tls_key;   /* lines.tls.cert/key: TCP over TLS */
+  /* HTTP-port inputs of issue 5 (src/inputs/{es,otlp}; docs/inputs.md). */
+  char *es_index_rule;               /* es.index_rule: "{stream}-{env}" */
+  char *es_default_type;             /* es.default_type: "es.document" */
+  char *otlp_default_type;           /* otlp.default_type: "otlp.log" */
+  char *otlp_stream_attribute;       /* otlp.stream_attribute: "service.name" (NULL: none) */
   char *registry_file;               /* registry.file (NULL: no registry, accept everything) */
   char **registry_spec_dirs;         /* registry.spec_dirs */
   size_t registry_nspec_dirs;
   int registry_unregistered;         /* registry.unregistered (registry_policy) */
   evd_stream_policy *registry_streams; /* registry.streams */
   size_t registry_nstreams;
+  /* Outputs of issue 4 (src/outputs; docs/outputs.md). */
+  int64_t outputs_retry_base_ns;     /* outputs.retry_base */
+  int64_t outputs_retry_cap_ns;      /* outputs.retry_cap */
+  uint64_t outputs_max_attempts;     /* outputs.max_attempts (0 = forever) */
+  uint64_t outputs_history_size;     /* outputs.history_size */
+  uint64_t outputs_pin_max_bytes;    /* outputs.pin_max_bytes */
+  char **outputs_declared;           /* outputs.list (or `outputs:` as a list): JSON specs */
+  size_t outputs_ndeclared;
+  /* Access control of issue 7 (src/server/auth.h; docs/security.md). */
+  char *auth_mode;                   /* auth.mode: "on" | "off" */
+  char *auth_allow_insecure;         /* auth.allow_insecure: "true" | "false" */
 } evd_config;
 
 /* Fill c with the defaults (runs out of the box: ./data, 127.0.0.1:8910, sync batch). */

@@ -26,6 +26,8 @@
 #include "core/record.h"
 #include "core/timeutil.h"
 #include "inputs/inputs.h"
+#include "outputs/http_outputs.h"
+#include "outputs/outputs.h"
 #include "server/server.h"
 
 /* ---- replies ------------------------------------------------------------------------ */
@@ -38,7 +40,10 @@ static void set_json_headers(struct evhttp_request *req) {
 static const char *reason_phrase(int code) {
   switch (code) {
     case 200: return "OK";
+    case 201: return "Created";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -484,7 +489,8 @@ static void handle_metrics(server *s, struct evhttp_request *req) {
   buf out = BUF_INIT;
   /* Count this scrape before rendering so it sees itself. */
   metrics_count_request(&s->m, ROUTE_METRICS, http_method_of(req), 200);
-  if (metrics_render(&s->m, &x, &out) != 0) {
+  if (metrics_render(&s->m, &x, &out) != 0 || outputs_render_metrics(s->outputs, &out) != 0 ||
+      http_auth_render_metrics(s, &out) != 0) {
     buf_free(&out);
     http_reply_error(s, req, ROUTE_METRICS, 500, "out of memory");
     return;
@@ -505,8 +511,7 @@ void http_method_not_allowed(server *s, struct evhttp_request *req, route r, con
 
 static int is_get(enum evhttp_cmd_type m) { return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD; }
 
-static void on_request(struct evhttp_request *req, void *arg) {
-  server *s = arg;
+static void route_request(server *s, struct evhttp_request *req) {
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
   const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
@@ -534,6 +539,10 @@ static void on_request(struct evhttp_request *req, void *arg) {
     else http_method_not_allowed(s, req, ROUTE_TAIL, "GET");
   } else if (strncmp(path, "/v1/registry", 12) == 0 && (path[12] == '\0' || path[12] == '/')) {
     http_registry_route(s, req, path);
+  } else if (strncmp(path, "/v1/outputs", 11) == 0 && (path[11] == '\0' || path[11] == '/')) {
+    http_outputs_route(s, req, path, query);
+  } else if (strncmp(path, "/v1/tokens", 10) == 0 && (path[10] == '\0' || path[10] == '/')) {
+    http_tokens_route(s, req, path);
   } else if (strncmp(path, "/magma/v1/events/", 17) == 0) {
     http_magma_route(s, req, path, query);
   } else if (strcmp(path, "/healthz") == 0) {
@@ -549,6 +558,32 @@ static void on_request(struct evhttp_request *req, void *arg) {
     http_reply_error(s, req, ROUTE_OTHER, 404, "no such endpoint: %s",
                      http_printable(path, strlen(path), shown));
   }
+}
+
+/* Access control (auth.h, http_tokens.c): with auth on, every endpoint but /healthz needs
+ * a token allowed to do what the endpoint does; the handler then runs as that principal. */
+static void on_request(struct evhttp_request *req, void *arg) {
+  server *s = arg;
+  if (!s->auth) {
+    route_request(s, req);
+    return;
+  }
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+  if (path && strcmp(path, "/healthz") == 0) {
+    route_request(s, req);
+    return;
+  }
+  auth_action act;
+  route r;
+  int basic;
+  http_auth_classify(path ? path : "/", evhttp_request_get_command(req) == EVHTTP_REQ_POST, &act,
+                     &r, &basic);
+  auth_principal who;
+  if (!http_auth_request(s, req, r, act, basic, &who)) return;
+  s->req_principal = &who;
+  route_request(s, req);
+  s->req_principal = NULL;
 }
 
 int http_api_start(server *s, char *err, size_t errlen) {

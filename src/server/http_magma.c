@@ -61,12 +61,14 @@ static int count_variant(server *s, const magma_query *q, int by, uint64_t *out)
   store_filter f;
   int exact;
   magma_store_filter(q, by, &f, &exact);
+  http_auth_restrict_quiet(s, &f); /* access control: the caller's tenants only */
   if (exact) return store_count(s->st, &f, out);
   if (by == MAGMA_BY_LABEL) {
     /* label N minus (label N and tenant N), when the lists need no per-record check */
     store_filter g;
     int lists_exact;
     magma_store_filter(q, MAGMA_BY_TENANT, &g, &lists_exact);
+    http_auth_restrict_quiet(s, &g);
     if (lists_exact) {
       uint64_t all = 0, both = 0;
       int rc = store_count(s->st, &f, &all);
@@ -127,6 +129,7 @@ static int on_collect(void *arg, uint64_t seq, const record_view *rv) {
 static int collect_variant(server *s, collect_ctx *c) {
   store_filter f;
   magma_store_filter(c->q, c->by, &f, &c->exact);
+  http_auth_restrict_quiet(s, &f); /* access control: the caller's tenants only */
   store_pos pos, *after = NULL;
   for (;;) {
     size_t ask = c->want - c->n;

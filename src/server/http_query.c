@@ -29,6 +29,8 @@ static int parse_or_400(server *s, struct evhttp_request *req, route r, const ch
     http_reply_error(s, req, r, 400, "%s", err);
     return -1;
   }
+  /* Access control: only the caller's tenants (auth.h; no-op with auth off). */
+  if (http_auth_restrict(s, req, r, &qp->filter, NULL) != 0) return -1;
   return 0;
 }
 
@@ -99,10 +101,20 @@ done:
 
 /* ---- GET /v1/events/{id} ------------------------------------------------------------- */
 
+typedef struct get_ctx {
+  server *s;
+  struct evbuffer *out;
+  int hidden; /* the event exists but the caller may not see it: answered as missing */
+} get_ctx;
+
 static int on_get_record(void *arg, uint64_t seq, const record_view *rv) {
   (void)seq;
-  struct evbuffer *out = arg;
-  return evbuffer_add(out, rv->json.p, rv->json.n) != 0;
+  get_ctx *g = arg;
+  if (!http_auth_visible(g->s, rv)) {
+    g->hidden = 1;
+    return 0;
+  }
+  return evbuffer_add(g->out, rv->json.p, rv->json.n) != 0;
 }
 
 void http_query_get(server *s, struct evhttp_request *req, const char *raw_id) {
@@ -115,8 +127,9 @@ void http_query_get(server *s, struct evhttp_request *req, const char *raw_id) {
     goto done;
   }
   struct evbuffer *out = evhttp_request_get_output_buffer(req);
-  int rc = store_get(s->st, id, idlen, on_get_record, out);
-  if (rc == -ENOENT) {
+  get_ctx g = {s, out, 0};
+  int rc = store_get(s->st, id, idlen, on_get_record, &g);
+  if (rc == -ENOENT || (rc == 0 && g.hidden)) {
     http_reply_error(s, req, ROUTE_GET, 404, "event not found");
   } else if (rc != 0) {
     evbuffer_drain(out, evbuffer_get_length(out));

@@ -35,6 +35,9 @@ struct ingest_batch {
   int oom;
   int first_kind;         /* kind of the first error */
   int dry;                /* ingest_begin_check: check only, count nothing, store nothing */
+  int partial;            /* ingest_set_partial: refused events do not refuse the batch */
+  const auth_principal *principal; /* access control (auth.h); NULL: auth off */
+  ingest_error last;      /* the most recent error (any index) */
   size_t unregistered;    /* events accepted though their type is not registered */
   ingest_error *errors;   /* the first INGEST_MAX_ERRORS errors */
   size_t errors_cap;
@@ -59,7 +62,32 @@ ingest_batch *ingest_begin(server *s) {
   b->input = INGEST_INPUT_HTTP;
   b->reg = registry_holder_get(&s->registry);
   b->now_ns = time_now_ns();
+  b->principal = s->req_principal;
   return b;
+}
+
+void ingest_set_principal(ingest_batch *b, const auth_principal *p) { b->principal = p; }
+
+static void add_error(ingest_batch *b, size_t index, size_t line, int kind, const char *field,
+                      const char *reason);
+
+/* Access control (auth_check_event): force or check the event's tenant, its stream and
+ * type. Returns 0, or -1 after recording the refusal. */
+static int check_principal(ingest_batch *b, size_t index, size_t line, event *ev, int tenant_given) {
+  if (!b->principal) return 0;
+  char field[160], reason[256];
+  if (auth_check_event(b->principal, ev, tenant_given, field, sizeof field, reason,
+                       sizeof reason) == 0)
+    return 0;
+  add_error(b, index, line, INGEST_ERR_INVALID, field, reason);
+  return -1;
+}
+
+/* 1 if a JSON event object gives a (non-null) tenant. */
+static int json_gives_tenant(const json_value *obj) {
+  for (const json_value *m = obj->child; m; m = m->next)
+    if (m->type != JSON_NULL && m->key_len == 6 && memcmp(m->key, "tenant", 6) == 0) return 1;
+  return 0;
 }
 
 ingest_batch *ingest_begin_check(server *s) {
@@ -69,6 +97,10 @@ ingest_batch *ingest_begin_check(server *s) {
 }
 
 size_t ingest_unregistered_count(const ingest_batch *b) { return b->unregistered; }
+
+void ingest_set_partial(ingest_batch *b) { b->partial = 1; }
+
+const ingest_error *ingest_last_error(const ingest_batch *b) { return b->nerrors ? &b->last : NULL; }
 
 /* Count one event of the request as received (not in a dry run). */
 static void count_received(ingest_batch *b) {
@@ -94,6 +126,11 @@ static void add_error(ingest_batch *b, size_t index, size_t line, int kind, cons
                       const char *reason) {
   if (b->nerrors == 0) b->first_kind = kind;
   if (kind == INGEST_ERR_TOO_LARGE) b->too_large = 1;
+  b->last.index = index;
+  b->last.line = line;
+  b->last.kind = kind;
+  snprintf(b->last.field, sizeof b->last.field, "%s", field ? field : "");
+  snprintf(b->last.reason, sizeof b->last.reason, "%s", reason ? reason : "");
   size_t i = b->nerrors++;
   if (i >= INGEST_MAX_ERRORS) return;
   if (i == b->errors_cap) {
@@ -244,7 +281,7 @@ static int add_normalized(ingest_batch *b, size_t index, size_t line, event *ev,
         return -1;
     }
   }
-  if (b->nerrors || b->dry) return 0; /* refused anyway, or only checking: no encoding */
+  if ((b->nerrors && !b->partial) || b->dry) return 0; /* refused anyway, or only checking */
   buf *enc = &b->s->ingest_enc;
   buf_clear(enc);
   if (record_encode(ev, enc) != 0) {
@@ -284,6 +321,7 @@ int ingest_add_json(ingest_batch *b, const json_value *obj, size_t raw_len, size
               fe.field, fe.reason);
     return -1;
   }
+  if (b->principal && check_principal(b, index, line, &ev, json_gives_tenant(obj)) != 0) return -1;
   return add_normalized(b, index, line, &ev, 0, obj);
 }
 
@@ -296,12 +334,16 @@ int ingest_add_event(ingest_batch *b, event *ev) {
   unsigned given = (ev->f[EVF_STREAM].n ? GIVEN_STREAM : 0) | (ev->f[EVF_KEY].n ? GIVEN_KEY : 0) |
                    (ev->severity_number ? GIVEN_SEVERITY : 0);
   evd_field_error fe;
+  int tenant_given = ev->f[EVF_TENANT].n != 0;
+  if (b->principal && !tenant_given && b->principal->tenant[0])
+    ev->f[EVF_TENANT] = (strv){b->principal->tenant, strlen(b->principal->tenant)};
   if (event_finish(ev, &s->cfg.limits, b->now_ns, &s->ingest_arena, &fe) != 0) {
     if (fe.kind == EVD_ERR_NOMEM) return b->oom = 1, -ENOMEM;
     add_error(b, index, 0, fe.kind == EVD_ERR_LIMIT ? INGEST_ERR_TOO_LARGE : INGEST_ERR_INVALID,
               fe.field, fe.reason);
     return -1;
   }
+  if (b->principal && check_principal(b, index, 0, ev, tenant_given) != 0) return -1;
   return add_normalized(b, index, 0, ev, given, NULL);
 }
 
@@ -376,7 +418,7 @@ int ingest_submit(ingest_batch *b, ingest_done_cb cb, void *arg) {
     batch_free(b);
     return -EINVAL;
   }
-  if (b->nerrors) {
+  if (b->nerrors && !b->partial) {
     ingest_abort(b);
     return -EINVAL;
   }
@@ -393,6 +435,11 @@ int ingest_submit(ingest_batch *b, ingest_done_cb cb, void *arg) {
   b->cb = cb;
   b->cb_arg = arg;
   size_t n = b->nevents;
+  if (b->partial) { /* only the encoded events go to the store; the refused are counted now */
+    if (b->nerrors) ingest_count_rejected(s, b->input, errors_reason(b), b->nerrors);
+    b->nerrors = 0;
+    n = store_batch_count(b->batch);
+  }
   if (rc == 0) {
     if (n == 0) {
       b->status = 0;

@@ -82,6 +82,15 @@ size_t ingest_unregistered_count(const ingest_batch *b);
 /* Set the input the batch's events are counted under (before the first ingest_add_*). */
 void ingest_set_input(ingest_batch *b, ingest_input input);
 
+/* Access control (auth.h; added for issue 7): the identity the batch's events are sent
+ * as. ingest_begin takes the server's req_principal (the HTTP request being handled); an
+ * input whose events arrive outside that request (gRPC streams) sets its own here. p must
+ * stay valid until submit/abort. With a principal, an event without a tenant gets the
+ * principal's, and one outside its tenant (subtree), streams or type prefixes is refused
+ * (field "tenant", "stream" or "type"). NULL = no checks (auth off). */
+struct auth_principal;
+void ingest_set_principal(ingest_batch *b, const struct auth_principal *p);
+
 /* Normalize (event_from_json), check against the registry and encode one event given as its
  * parsed JSON object (obj may be of any JSON type: a non-object is an error). raw_len is the
  * event's size as received (checked against limits.event_max_bytes); line is its 1-based
@@ -101,6 +110,16 @@ int ingest_add_event(ingest_batch *b, event *ev);
  * protobuf message with a bad field...): counts it as an event of the request and refuses
  * the batch. kind is INGEST_ERR_*; field may be "". */
 void ingest_add_failure(ingest_batch *b, size_t line, int kind, const char *field, const char *reason);
+
+/* Per-item mode (Elasticsearch _bulk, OTLP partialSuccess): a refused event does not refuse
+ * the batch. Its error is recorded as usual, later events are still encoded, and
+ * ingest_submit stores exactly the events whose ingest_add_* returned 0 (in that order: the
+ * k-th of them is store_batch index k); the refused ones are counted as rejected at submit.
+ * Call before the first ingest_add_*. (Added for the HTTP-port inputs.) */
+void ingest_set_partial(ingest_batch *b);
+/* The error of the most recently refused event (kept even past INGEST_MAX_ERRORS), or NULL
+ * when no event was refused. Valid until the next ingest_add_* call. */
+const ingest_error *ingest_last_error(const ingest_batch *b);
 
 /* Events added so far (valid or not), and how many were refused. */
 size_t ingest_count(const ingest_batch *b);

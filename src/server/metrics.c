@@ -2,6 +2,7 @@
 #include "server/metrics.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -23,6 +24,7 @@ static const char *const ROUTE_LABELS[ROUTE__COUNT] = {
     [ROUTE_OUTPUTS] = "/v1/outputs",
     [ROUTE_ES] = "/{index}/_doc|_bulk",
     [ROUTE_OTLP_LOGS] = "/v1/logs",
+    [ROUTE_TOKENS] = "/v1/tokens",
     [ROUTE_OTHER] = "other",
 };
 
@@ -125,6 +127,29 @@ int metrics_render(const metrics *m, const metrics_extra *x, buf *out) {
       rc |= buf_printf(out, "eventd_input_events_total{input=\"%s\",outcome=\"%s\"} %llu\n",
                        INPUT_LABELS[i], OUTCOME_LABELS[o],
                        (unsigned long long)METRIC_GET(m->input_events[i][o]));
+  { /* Socket inputs (src/inputs/{forward,syslog,lines}). */
+    static const ingest_input SOCK[] = {INGEST_INPUT_FORWARD, INGEST_INPUT_SYSLOG, INGEST_INPUT_LINES};
+    static const struct {
+      const char *name, *type, *help;
+      size_t off;
+    } SM[] = {
+        {"eventd_input_connections_total", "counter", "TCP connections accepted, by socket input.",
+         offsetof(metrics, input_connections)},
+        {"eventd_input_connections_open", "gauge", "TCP connections open, by socket input.",
+         offsetof(metrics, input_connections_open)},
+        {"eventd_input_connections_refused_total", "counter",
+         "TCP connections closed at accept (over max_connections), by socket input.",
+         offsetof(metrics, input_connections_refused)},
+        {"eventd_input_bytes_total", "counter", "Bytes received (TCP and UDP), by socket input.",
+         offsetof(metrics, input_bytes)}};
+    for (size_t k = 0; k < sizeof SM / sizeof SM[0]; k++) {
+      rc |= header(out, SM[k].name, SM[k].type, SM[k].help);
+      const uint64_t *arr = (const uint64_t *)((const char *)m + SM[k].off);
+      for (size_t i = 0; i < sizeof SOCK / sizeof SOCK[0]; i++)
+        rc |= buf_printf(out, "%s{input=\"%s\"} %llu\n", SM[k].name, INPUT_LABELS[SOCK[i]],
+                         (unsigned long long)METRIC_GET(arr[SOCK[i]]));
+    }
+  }
   rc |= header(out, "eventd_registry_reloads_total", "counter",
                "Registry reloads (SIGHUP, POST /v1/registry/reload), by result.");
   rc |= buf_printf(out, "eventd_registry_reloads_total{result=\"ok\"} %llu\n",

@@ -32,6 +32,7 @@ typedef enum route {
   ROUTE_OUTPUTS,    /* /v1/outputs and everything under it (outputs API) */
   ROUTE_ES,         /* Elasticsearch-compatible: GET /, /{index}/_doc, /_bulk, ... */
   ROUTE_OTLP_LOGS,  /* POST /v1/logs (OTLP/HTTP) */
+  ROUTE_TOKENS,     /* /v1/tokens and /v1/tokens/{id} (access control, http_tokens.c) */
   ROUTE_OTHER,      /* anything else (404s) */
   ROUTE__COUNT
 } route;
@@ -76,6 +77,12 @@ typedef struct metrics {
   uint64_t events_duplicate; /* ... of which already stored (client id seen before) */
   uint64_t events_rejected[REJECT__COUNT];
   uint64_t input_events[INGEST_INPUT__COUNT][INPUT_OUTCOME__COUNT]; /* the same, per input */
+  /* Socket inputs (forward, syslog, lines): TCP connections accepted, open (gauge), closed
+   * at accept because of max_connections, and bytes received (TCP and UDP). */
+  uint64_t input_connections[INGEST_INPUT__COUNT];
+  uint64_t input_connections_open[INGEST_INPUT__COUNT];
+  uint64_t input_connections_refused[INGEST_INPUT__COUNT];
+  uint64_t input_bytes[INGEST_INPUT__COUNT];
   uint64_t ingest_bytes;     /* POST /v1/events body bytes */
   uint64_t ingest_requests_inflight; /* gauge: appends waiting for the store */
   uint64_t tail_events_sent;

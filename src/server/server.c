@@ -18,6 +18,7 @@
 
 #include "core/timeutil.h"
 #include "inputs/inputs.h"
+#include "outputs/outputs.h"
 #include "server/server.h"
 
 #define FLUSH_GRACE_MS 200 /* time given to the loop to write the last answers */
@@ -80,6 +81,32 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   event_add(s->stop_timer, &tv);
 }
 
+/* The store's one commit hook (writer thread): wake live tails and the output workers. */
+static void commit_fanout(void *arg, uint64_t committed_seq) {
+  server *s = arg;
+  tail_commit_hook(s->tail, committed_seq);
+  outputs_notify(__atomic_load_n(&s->outputs, __ATOMIC_ACQUIRE), committed_seq);
+}
+
+/* Start the outputs (config-declared and runtime ones). Returns 0 or -1 with err. */
+static int server_outputs_start(server *s, char *err, size_t errlen) {
+  outputs_options oo;
+  outputs_options_default(&oo);
+  oo.data_dir = s->cfg.data_dir;
+  oo.st = s->st;
+  oo.log = &s->log;
+  oo.retry_base_ns = s->cfg.outputs_retry_base_ns;
+  oo.retry_cap_ns = s->cfg.outputs_retry_cap_ns;
+  oo.max_attempts = s->cfg.outputs_max_attempts;
+  oo.history_size = s->cfg.outputs_history_size;
+  oo.pin_max_bytes = s->cfg.outputs_pin_max_bytes;
+  output_set *set;
+  if (outputs_start(&oo, s->cfg.outputs_declared, s->cfg.outputs_ndeclared, &set, err, errlen) != 0)
+    return -1;
+  __atomic_store_n(&s->outputs, set, __ATOMIC_RELEASE);
+  return 0;
+}
+
 int server_new(evd_config *cfg, server **out, char *err, size_t errlen) {
   *out = NULL;
   server *s = calloc(1, sizeof *s);
@@ -138,7 +165,9 @@ int server_new(evd_config *cfg, server **out, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
-  store_set_commit_hook(s->st, tail_commit_hook, s->tail);
+  store_set_commit_hook(s->st, commit_fanout, s);
+  if (server_auth_start(s, err, errlen) != 0) goto fail; /* access control (http_tokens.c) */
+  if (server_outputs_start(s, err, errlen) != 0) goto fail;
   if (http_api_start(s, err, errlen) != 0) goto fail;
   if (inputs_start(s, &s->inputs, err, errlen) != 0) goto fail;
   *out = s;
@@ -173,6 +202,9 @@ void server_free(server *s) {
     evhttp_free(s->http);
     s->http = NULL;
   }
+  /* Output workers stop before the store closes (blocked destinations are told, cursors
+   * flushed); the set itself is freed after it, since commits still call the hook. */
+  outputs_stop(s->outputs);
   if (s->st) {
     store_close(s->st); /* commits what is queued; late callbacks land in the done list */
     s->st = NULL;
@@ -180,10 +212,13 @@ void server_free(server *s) {
   /* Completions that came after the store closed: their inputs are gone (callbacks see
    * that their requests were freed). */
   if (s->done_ev) ingest_drain_completions(s);
+  outputs_free(s->outputs);
+  s->outputs = NULL;
   /* Inputs last: no ingest completion can reach their calls any more. */
   inputs_free(s->inputs);
   s->inputs = NULL;
   tail_hub_free(s->tail);
+  server_auth_free(s); /* after evhttp_free: held 401 answers see their connections close */
   if (s->done_ev) event_free(s->done_ev);
   if (s->stop_timer) event_free(s->stop_timer);
   if (s->sig_term) event_free(s->sig_term);

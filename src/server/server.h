@@ -24,6 +24,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "registry/registry.h"
+#include "server/auth.h"
 #include "server/ingest.h"
 #include "server/query_params.h"
 #include "store/store.h"
@@ -69,6 +70,15 @@ typedef struct server {
 
   /* Inputs besides the HTTP API (src/inputs/inputs.h: gRPC, ...). */
   struct input_set *inputs;
+
+  /* Outputs (src/outputs/outputs.h): delivery to webhooks, Kafka, AMQP, files. */
+  struct output_set *outputs;
+
+  /* Access control (auth.h; http_tokens.c): NULL when auth.mode is off. req_principal is
+   * the identity of the request being handled on the loop thread (NULL when auth is off or
+   * outside a request); ingest_begin takes it as the batch's principal. */
+  struct http_auth *auth;
+  const struct auth_principal *req_principal;
 
   /* Shutdown. */
   int stopping;
@@ -141,6 +151,38 @@ void http_query_histogram(server *s, struct evhttp_request *req, const char *que
 void http_query_get(server *s, struct evhttp_request *req, const char *raw_id);
 /* The query limits from the configuration. */
 void http_query_limits(const server *s, qp_limits *ql);
+
+/* ---- http_tokens.c (access control; auth.h) ---- */
+
+/* Check the auth configuration (auth.mode, and that with auth off every listener is on
+ * loopback unless auth.allow_insecure), open the token database and create the bootstrap
+ * token when auth is on. Returns 0 or -1 with err. Before any listener starts. */
+int server_auth_start(server *s, char *err, size_t errlen);
+void server_auth_free(server *s);
+/* Authenticate the request (Authorization: Bearer, or Basic when allow_basic) and check
+ * that it may do `act`. Returns 1 with *p filled when it may go on; 0 when it has been
+ * answered (401 with WWW-Authenticate, possibly after the brute-force delay, or 403). */
+int http_auth_request(server *s, struct evhttp_request *req, route r, auth_action act,
+                      int allow_basic, auth_principal *p);
+/* Authenticate an `authorization` value ("Bearer TOKEN") outside HTTP (gRPC metadata).
+ * Returns 0 with *p, or -1 (counted as a failed authentication). Auth must be on. */
+int server_auth_bearer(server *s, const char *value, size_t len, auth_principal *p);
+/* Narrow a read filter to the request's principal (no-op with auth off). Returns 0, or -1
+ * after answering 403 (restrictions that need an explicit stream/type parameter) or 503.
+ * a: where to copy strings that must outlive the request (NULL: the request's own). */
+int http_auth_restrict(server *s, struct evhttp_request *req, route r, store_filter *f, arena *a);
+/* The same for filters answered without an error path (Magma): restrictions that cannot be
+ * expressed make the filter match nothing. */
+void http_auth_restrict_quiet(const server *s, store_filter *f);
+/* 1 if the request's principal may see a stored event (always 1 with auth off). */
+int http_auth_visible(const server *s, const record_view *rv);
+/* The action and metrics route of a request path (is_post: the method is POST); *basic is
+ * set for paths that also take Basic auth (the HTTP-port inputs). */
+void http_auth_classify(const char *path, int is_post, auth_action *act, route *r, int *basic);
+/* Requests under /v1/tokens. */
+void http_tokens_route(server *s, struct evhttp_request *req, const char *path);
+/* Append the auth metrics (Prometheus text) to out. Returns 0 or -1 (OOM). */
+int http_auth_render_metrics(const server *s, buf *out);
 
 /* ---- tail.c ---- */
 

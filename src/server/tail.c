@@ -287,6 +287,8 @@ void tail_handle(server *s, struct evhttp_request *req, const char *query) {
     http_reply_error(s, req, ROUTE_TAIL, 400, "%s", err);
     goto fail;
   }
+  /* Access control: only the caller's tenants, copied into the client's arena. */
+  if (http_auth_restrict(s, req, ROUTE_TAIL, &c->qp.filter, &c->arena) != 0) goto fail;
   /* Where to start: Last-Event-ID (header, else parameter), else since=, else now. */
   const char *leid = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
   size_t leid_len = leid ? strlen(leid) : 0;

@@ -3,8 +3,9 @@
  * One evaluator walks one segment at a time (eval_seg):
  *   1. prune by the segment's time range, highest severity, the cursor and the current top-k;
  *   2. look up the postings list of every exact filter and label (a value missing from the
- *      segment's dictionary skips the segment without reading anything); type_prefix and
- *      key_pattern walk the type / key dictionary and union the matching lists;
+ *      segment's dictionary skips the segment without reading anything); type_prefix,
+ *      key_pattern and tenant_prefix walk the type / key / tenant dictionary and union the
+ *      matching lists;
  *   3. drive the shortest list (or all records, or the BY_TIME order for a time window) and
  *      intersect the others by galloping search;
  *   4. check time window and minimum severity from the per-record arrays;
@@ -49,15 +50,15 @@ typedef struct qctx {
   size_t qlen;
   buf labels[STORE_FILTER_MAX_LABELS];
   /* per-segment scratch */
-  postings lists[EVF_INDEXED_COUNT + STORE_FILTER_MAX_LABELS + 2];
-  uint32_t cur[EVF_INDEXED_COUNT + STORE_FILTER_MAX_LABELS + 2];
+  postings lists[EVF_INDEXED_COUNT + STORE_FILTER_MAX_LABELS + 3];
+  uint32_t cur[EVF_INDEXED_COUNT + STORE_FILTER_MAX_LABELS + 3];
   size_t nlists;
   postings *uvals;
   size_t nuvals, capuvals;
   uint64_t *bits;
   size_t capbits;
-  uint32_t *utmp[2];
-  size_t caputmp[2];
+  uint32_t *utmp[3];
+  size_t caputmp[3];
   recinfo *cands;
   size_t ncands, capcands;
   recreader rr;
@@ -112,6 +113,7 @@ static void qctx_free(qctx *q) {
   free(q->bits);
   free(q->utmp[0]);
   free(q->utmp[1]);
+  free(q->utmp[2]);
   free(q->cands);
   free(q->heap);
   free(q->cells);
@@ -365,12 +367,14 @@ typedef struct union_ctx {
   qctx *q;
   const char *pattern;
   size_t plen;
+  size_t subtree; /* tenant subtree: length of the prefix; values must be it or go on with '/' */
 } union_ctx;
 
 static int union_collect(void *arg, const char *v, size_t n, postings p) {
   union_ctx *u = arg;
   qctx *q = u->q;
   if (u->pattern && !keymatch(u->pattern, u->plen, v, n)) return 0;
+  if (u->subtree && n != u->subtree && (n < u->subtree || v[u->subtree] != '/')) return 0;
   if (ensure((void **)&q->uvals, &q->capuvals, q->nuvals + 1, sizeof *q->uvals)) {
     q->err = -ENOMEM;
     return 1;
@@ -384,7 +388,8 @@ static int union_collect(void *arg, const char *v, size_t n, postings p) {
  * or -1 on error. */
 static int add_union(qctx *q, const seg *g, uint32_t n, int d, const char *prefix,
                      const char *pattern, int slot) {
-  union_ctx u = {q, pattern, pattern ? strlen(pattern) : 0};
+  union_ctx u = {q, pattern, pattern ? strlen(pattern) : 0, 0};
+  if (slot == 2) u.subtree = strlen(prefix); /* the tenant subtree (slot 2 is its own) */
   q->nuvals = 0;
   seg_dict_each(g, d, pattern ? "" : prefix, pattern ? 0 : strlen(prefix), union_collect, &u);
   if (q->err) return -1;
@@ -552,6 +557,10 @@ static int eval_seg(qctx *q, const segview *v, uint32_t segi, uint32_t from, int
   }
   if (f->key_pattern) {
     int r = add_union(q, g, v->n, EVF_KEY, NULL, f->key_pattern, 1);
+    if (r) return r < 0 ? q->err : 0;
+  }
+  if (f->tenant_prefix && *f->tenant_prefix) {
+    int r = add_union(q, g, v->n, EVF_TENANT, f->tenant_prefix, NULL, 2);
     if (r) return r < 0 ? q->err : 0;
   }
   int full_window = !q->has_time || (mt->min_time >= f->since_ns && mt->max_time < f->until_ns);

@@ -54,6 +54,42 @@ void retention_run(store *s) {
     ndrop++;
   }
   if (!ndrop) return;
+  /* The retention guard (outputs): keep the segments holding seqs still needed, within
+   * pin_max_bytes; past it drop them oldest first and report the needed range lost. */
+  pthread_mutex_lock(&s->guard_mu);
+  if (s->guard_needed) {
+    uint64_t need = s->guard_needed(s->guard_arg);
+    size_t first_needed = ndrop; /* first segment to drop whose last seq >= need */
+    for (size_t i = 0; i < ndrop; i++)
+      if (s->segs[i + 1]->base_seq - 1 >= need) {
+        first_needed = i;
+        break;
+      }
+    uint64_t pinned = 0;
+    for (size_t i = first_needed; i < ndrop; i++)
+      pinned += s->segs[i]->seg_bytes + s->segs[i]->idx_bytes;
+    size_t keep_from = first_needed; /* drop [0, keep_from) */
+    while (keep_from < ndrop && pinned > s->guard_pin_max_bytes) {
+      pinned -= s->segs[keep_from]->seg_bytes + s->segs[keep_from]->idx_bytes;
+      keep_from++;
+    }
+    if (keep_from > first_needed) {
+      uint64_t last_lost = s->segs[keep_from]->base_seq - 1;
+      uint64_t first_lost = need > s->segs[first_needed]->base_seq ? need : s->segs[first_needed]->base_seq;
+      store_logf(s, STORE_LOG_WARN, "store %s: retention deletes seq %" PRIu64 "..%" PRIu64
+                 " that an output has not delivered (pin bound %" PRIu64 " bytes reached)",
+                 s->dir, first_lost, last_lost, s->guard_pin_max_bytes);
+      if (s->guard_skipped) s->guard_skipped(s->guard_arg, first_lost, last_lost);
+    } else if (first_needed < ndrop) {
+      store_logf(s, STORE_LOG_DEBUG, "store %s: retention keeps %zu segment(s) (%" PRIu64
+                 " bytes) an output still needs", s->dir, ndrop - first_needed, pinned);
+    }
+    for (size_t i = keep_from; i < ndrop; i++)
+      total += s->segs[i]->seg_bytes + s->segs[i]->idx_bytes;
+    ndrop = keep_from;
+  }
+  pthread_mutex_unlock(&s->guard_mu);
+  if (!ndrop) return;
   seg **dropped = malloc(ndrop * sizeof *dropped);
   if (!dropped) return; /* try again next time */
   uint64_t records = 0;

@@ -414,6 +414,7 @@ int store_open(const store_options *o, store **out, char *err, size_t errlen) {
   pthread_rwlock_init(&s->lock, &ra);
   pthread_rwlockattr_destroy(&ra);
   pthread_mutex_init(&s->qmu, NULL);
+  pthread_mutex_init(&s->guard_mu, NULL);
   pthread_mutex_init(&s->stmu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -472,6 +473,7 @@ void store_close(store *s) {
   if (s->lockfd >= 0) close(s->lockfd); /* releases the flock */
   pthread_rwlock_destroy(&s->lock);
   pthread_mutex_destroy(&s->qmu);
+  pthread_mutex_destroy(&s->guard_mu);
   pthread_mutex_destroy(&s->stmu);
   pthread_cond_destroy(&s->qcv);
   free(s->dir);

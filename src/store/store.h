@@ -95,6 +95,17 @@ void store_set_commit_hook(store *s, void (*fn)(void *arg, uint64_t committed_se
 
 uint64_t store_committed_seq(store *s);
 
+/* Retention guard (outputs: retention never silently deletes what an output has not
+ * delivered). needed(arg) returns the lowest seq some reader still needs (UINT64_MAX: none).
+ * Retention then keeps the segments holding seqs >= needed that it would otherwise drop, as
+ * long as together they stay within pin_max_bytes; past that bound it drops them oldest
+ * first and calls skipped(arg, first, last) with the needed seq range it deleted. Both run
+ * on the writer thread, must be cheap and must not call back into the store's writer side.
+ * needed = NULL removes the guard. Any thread, any time. */
+void store_set_retention_guard(store *s, uint64_t (*needed)(void *arg),
+                               void (*skipped)(void *arg, uint64_t first, uint64_t last),
+                               void *arg, uint64_t pin_max_bytes);
+
 /* ---- reading ------------------------------------------------------------------------ */
 
 #define STORE_FILTER_MAX_LABELS 16
@@ -110,6 +121,9 @@ typedef struct store_filter {
   int min_severity;           /* 0 = any */
   size_t nlabels;
   struct { const char *key, *value; } labels[STORE_FILTER_MAX_LABELS];
+  /* Tenant subtree (access control, src/server/auth.h): tenant == tenant_prefix or starts
+   * with tenant_prefix + "/". NULL or "" = any tenant. Combines with exact[EVF_TENANT]. */
+  const char *tenant_prefix;
 } store_filter;
 
 /* A filter that matches everything. */

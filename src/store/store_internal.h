@@ -389,6 +389,14 @@ struct store {
   void (*hook)(void *arg, uint64_t committed_seq);
   void *hook_arg;
 
+  /* retention guard (store_set_retention_guard): guard_mu is held while it is set and
+   * while retention calls it, so a guard is never called after it was removed */
+  pthread_mutex_t guard_mu;
+  uint64_t (*guard_needed)(void *arg);
+  void (*guard_skipped)(void *arg, uint64_t first, uint64_t last);
+  void *guard_arg;
+  uint64_t guard_pin_max_bytes;
+
   pthread_mutex_t stmu;
   store_stats st;
 

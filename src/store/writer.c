@@ -126,6 +126,17 @@ void store_set_commit_hook(store *s, void (*fn)(void *arg, uint64_t committed_se
   pthread_mutex_unlock(&s->qmu);
 }
 
+void store_set_retention_guard(store *s, uint64_t (*needed)(void *arg),
+                               void (*skipped)(void *arg, uint64_t first, uint64_t last),
+                               void *arg, uint64_t pin_max_bytes) {
+  pthread_mutex_lock(&s->guard_mu);
+  s->guard_needed = needed;
+  s->guard_skipped = needed ? skipped : NULL;
+  s->guard_arg = needed ? arg : NULL;
+  s->guard_pin_max_bytes = pin_max_bytes;
+  pthread_mutex_unlock(&s->guard_mu);
+}
+
 /* ---- writer scratch ----------------------------------------------------------------- */
 
 typedef struct pend {

@@ -228,3 +228,17 @@ evd_wait_for() {
 evd_wait_for_log() {
   evd_wait_for grep -qE "$1" "$EVD_LOG"
 }
+
+# evd_input_addr NAME: the ADDR:PORT of the daemon's "eventd: NAME listening on ADDR:PORT"
+# line (socket inputs: forward, syslog, lines), waiting up to 2 s for it; fails the test if
+# there is none. Prints it.
+evd_input_addr() {
+  local line=""
+  for _ in $(seq 1 40); do
+    line=$(grep -m1 -o "eventd: $1 listening on [^ ]*" "$EVD_LOG" 2>/dev/null || true)
+    [[ -n $line ]] && break
+    sleep 0.05
+  done
+  [[ -n $line ]] || evd_fail "no '$1 listening' line in the daemon's log"
+  echo "${line#eventd: $1 listening on }"
+}

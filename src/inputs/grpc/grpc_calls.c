@@ -107,14 +107,46 @@ static int submit(grpc_call *c, ingest_batch *b, ingest_done_cb done) {
   return -1;
 }
 
-/* Start a batch counted under the gRPC input; answers the call when out of memory. */
+/* ---- access control (auth.h; docs/security.md) ------------------------------------------ */
+
+void grpc_call_authorization(grpc_call *c, const uint8_t *value, size_t len) {
+  server *s = grpc_call_server(c);
+  grpc_call_state *st = grpc_call_state_of(c);
+  if (!s->auth) return;
+  st->auth = server_auth_bearer(s, (const char *)value, len, &st->principal) == 0 ? 1 : -1;
+}
+
+/* 1 if the call may send events (auth off, or an ingest-capable token); otherwise answers
+ * UNAUTHENTICATED or PERMISSION_DENIED and returns 0. */
+static int call_may_ingest(grpc_call *c) {
+  server *s = grpc_call_server(c);
+  grpc_call_state *st = grpc_call_state_of(c);
+  if (!s->auth) return 1;
+  if (st->auth != 1) {
+    grpc_call_fail(c, GRPC_UNAUTHENTICATED,
+                   "missing or unknown token: send metadata authorization: Bearer TOKEN");
+    return 0;
+  }
+  if (!auth_allows(&st->principal, AUTH_ACT_INGEST)) {
+    grpc_call_fail(c, GRPC_PERMISSION_DENIED, "token '%s' (role %s) may not send events",
+                   st->principal.name, auth_role_name(st->principal.role));
+    return 0;
+  }
+  return 1;
+}
+
+/* Start a batch counted under the gRPC input, sent as the call's principal; answers the call
+ * when out of memory or not allowed. */
 static ingest_batch *begin(grpc_call *c) {
+  if (!call_may_ingest(c)) return NULL;
   ingest_batch *b = ingest_begin(grpc_call_server(c));
   if (!b) {
     grpc_call_fail(c, GRPC_UNAVAILABLE, "out of memory; retry later");
     return NULL;
   }
   ingest_set_input(b, INGEST_INPUT_GRPC);
+  grpc_call_state *st = grpc_call_state_of(c);
+  ingest_set_principal(b, st->auth == 1 ? &st->principal : NULL);
   return b;
 }
 

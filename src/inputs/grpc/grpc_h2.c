@@ -326,6 +326,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     if (!(valuelen >= 16 && strncasecmp((const char *)value, "application/grpc", 16) == 0 &&
           (valuelen == 16 || value[16] == '+' || value[16] == ';')))
       c->hp = HP_CONTENT_TYPE;
+  } else if (header_is(name, namelen, "authorization")) {
+    grpc_call_authorization(c, value, valuelen); /* access control (grpc_calls.c) */
   } else if (header_is(name, namelen, "grpc-timeout")) {
     int64_t ns;
     if (grpc_parse_timeout((const char *)value, valuelen, &ns) == 0) c->timeout_ns = ns ? ns : 1;

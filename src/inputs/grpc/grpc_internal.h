@@ -19,6 +19,7 @@
 
 #include "core/arena.h"
 #include "inputs/grpc/grpc_wire.h"
+#include "server/auth.h"
 
 struct server;
 typedef struct grpc_call grpc_call;
@@ -44,6 +45,9 @@ typedef struct grpc_call_state {
   size_t pending;                /* ingest submits not acked yet */
   size_t batches;                /* batches submitted */
   int half_closed;               /* the client has sent everything */
+  /* Access control (auth.h): the metadata `authorization: Bearer TOKEN`, when auth is on. */
+  int auth;                      /* 0: none given, 1: authenticated, -1: unknown token */
+  auth_principal principal;      /* when auth == 1 */
 } grpc_call_state;
 
 /* ---- the transport's side, for the services ---- */
@@ -67,6 +71,10 @@ void grpc_call_fail(grpc_call *c, grpc_code code, const char *fmt, ...)
  * paused and write what the handler queued. Call after grpc_call_reply/fail, before
  * grpc_call_unref. */
 void grpc_call_resume(grpc_call *c);
+
+/* The request's `authorization` metadata (grpc_calls.c; checked when a method handler
+ * starts a batch). Called by the transport for each such header. */
+void grpc_call_authorization(grpc_call *c, const uint8_t *value, size_t len);
 
 /* Submits in flight per stream before the transport stops reading it (flow control). */
 #define GRPC_MAX_PENDING_PER_CALL 4

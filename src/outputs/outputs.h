@@ -1,0 +1,130 @@
+/* outputs: the dispatcher — the set of outputs of a server (issue 4; docs/outputs.md).
+ *
+ * Each output has its own worker thread. The worker reads the records after the output's
+ * cursor in store order (store_scan_seq), keeps those that match (AMQP topic patterns on
+ * `key`, type prefix, minimum severity, tenant, labels), hands them in batches to the
+ * destination's deliver (output.h), and advances the cursor only over what the destination
+ * confirmed. A failed message is retried after an exponential backoff with jitter
+ * (base * 2^(attempt-1), capped, then a random value in [d/2, d]); after max_attempts it
+ * goes to the dead-letter list and the output goes on with the next one. Cursors, runtime
+ * outputs, dead letters and the delivery history live in the metadata database (metadb.h);
+ * cursors and history are written by one persister thread per set, in one transaction every
+ * OUTPUTS_CURSOR_FLUSH_NS (sooner after OUTPUTS_CURSOR_FLUSH_EVENTS events).
+ *
+ * Workers wake on store commits (outputs_notify, called by the store's commit hook on the
+ * writer thread: one atomic store and a condition signal per output) and on a timer.
+ *
+ * Retention: outputs_start installs a retention guard on the store (store.h) so segments an
+ * output still needs are kept, up to pin_max_bytes; past that bound retention proceeds and
+ * the outputs count the skipped range (eventd_output_skipped_events_total, status).
+ *
+ * Threads: the control functions (create, update, delete, pause, replay, ...) and the
+ * render functions run on the caller's thread (the HTTP loop); they take the set's mutex
+ * briefly and never wait for a destination. */
+#ifndef EVD_OUTPUTS_OUTPUTS_H
+#define EVD_OUTPUTS_OUTPUTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "outputs/output.h"
+#include "server/log.h"
+#include "store/store.h"
+
+#define OUTPUTS_CURSOR_FLUSH_NS (50 * 1000000LL)
+#define OUTPUTS_CURSOR_FLUSH_EVENTS 1000
+#define OUTPUTS_NAME_MAX 64
+#define OUTPUTS_MAX_PATTERNS 32
+#define OUTPUTS_BATCH_MAX 10000
+
+typedef struct output_set output_set;
+
+/* Defaults for the members of an output's spec, and set-wide bounds (config outputs.*). */
+typedef struct outputs_options {
+  const char *data_dir;       /* meta.db lives here */
+  store *st;
+  const logger *log;
+  int64_t retry_base_ns;      /* outputs.retry_base (default 100 ms) */
+  int64_t retry_cap_ns;       /* outputs.retry_cap (default 30 s) */
+  uint64_t max_attempts;      /* outputs.max_attempts (0 = forever; default 0) */
+  uint64_t history_size;      /* outputs.history_size: delivery history rows kept per output */
+  uint64_t pin_max_bytes;     /* outputs.pin_max_bytes: retention keeps segments outputs need up
+                                 to this many bytes beyond its own bounds (0 = never pin) */
+  int64_t poll_ns;            /* timer wake-up of idle workers (default 1 s) */
+  int64_t stop_timeout_ns;    /* bound on joining a worker at stop (default 5 s) */
+  /* More destinations besides the built-in table (unit tests register a scripted one). */
+  const output_dest_ops *const *extra_dests;
+  size_t nextra_dests;
+} outputs_options;
+
+void outputs_options_default(outputs_options *o);
+
+/* The destination named `type`, or NULL. */
+const output_dest_ops *outputs_dest_find(const char *type);
+
+/* Check an output spec (JSON text): common members and the destination's check. Returns 0
+ * or -1 with err naming the member ("match[1]: invalid pattern 'a..#x'"). */
+int outputs_check_spec(const char *json, size_t len, char *err, size_t errlen);
+
+/* Open meta.db, start the config-declared outputs (JSON specs, already checked by the
+ * configuration) and the runtime ones stored in meta.db, install the retention guard.
+ * Returns 0 with *out, or -1 with err. */
+int outputs_start(const outputs_options *o, char *const *declared, size_t ndeclared,
+                  output_set **out, char *err, size_t errlen);
+
+/* Store commit hook part (writer thread; cheap): wake the workers. */
+void outputs_notify(output_set *set, uint64_t committed_seq);
+
+/* Stop every worker (telling blocked destinations through output_env.stopping; joins with
+ * a bound), flush cursors. Idempotent. */
+void outputs_stop(output_set *set);
+/* Stop (if needed) and free. NULL is fine. */
+void outputs_free(output_set *set);
+
+/* ---- control (HTTP API, eventctl). Errors: -EINVAL (bad spec/argument: err says which),
+ * -ENOENT (no such output), -EEXIST (name taken), -EPERM (declared in the config file),
+ * -EIO (metadata database), -ENOMEM. ---- */
+int outputs_create(output_set *set, const char *json, size_t len, char *err, size_t errlen);
+/* Replace (patch = 0) or merge members into (patch = 1) a runtime output's spec. The cursor
+ * is kept. */
+int outputs_update(output_set *set, const char *name, const char *json, size_t len, int patch,
+                   char *err, size_t errlen);
+int outputs_delete(output_set *set, const char *name, char *err, size_t errlen);
+int outputs_pause(output_set *set, const char *name, int paused, char *err, size_t errlen);
+/* Reset the cursor: to just before the first event with time >= since_ns (after_id NULL),
+ * or to the event with id after_id (redelivering what follows it). */
+int outputs_replay(output_set *set, const char *name, int64_t since_ns, const char *after_id,
+                   uint64_t *new_cursor, char *err, size_t errlen);
+/* Ask the worker to redeliver the dead letters (all, or only seq when seq != 0). */
+int outputs_dead_redeliver(output_set *set, const char *name, uint64_t seq, uint64_t *queued,
+                           char *err, size_t errlen);
+int outputs_dead_purge(output_set *set, const char *name, uint64_t *purged, char *err,
+                       size_t errlen);
+
+/* ---- rendering (JSON into out) ---- */
+/* {"outputs":[{spec..., "declared":bool, "status":{...}}...]} */
+int outputs_render_list(output_set *set, buf *out);
+/* One output: spec (secrets redacted) + "declared" + "status". -ENOENT if none. */
+int outputs_render_one(output_set *set, const char *name, buf *out);
+int outputs_render_dead(output_set *set, const char *name, uint64_t after_seq, size_t limit,
+                        buf *out);
+int outputs_render_deliveries(output_set *set, const char *name, size_t limit, buf *out);
+/* Prometheus lines eventd_output_*{output="name"}. Returns 0 or -1. */
+int outputs_render_metrics(output_set *set, buf *out);
+
+/* Deliver one synthetic test event ({"type":"eventd.test",...}) to a fresh instance of the
+ * output's destination (open, deliver once, close) on the caller's thread, and append the
+ * result as JSON to out ({"output","event_id","ok","code","error","latency_ms"}). Blocks
+ * for at most the destination's own timeout. Returns 0, -ENOENT or -EIO with err. */
+int outputs_test(output_set *set, const char *name, buf *out, char *err, size_t errlen);
+
+/* The same on a thread of its own: done(arg, result, cancelled) is called on that thread
+ * exactly once; it must not block. cancelled = 1 when outputs_stop came first (the daemon
+ * is stopping: the event loop no longer runs, only clean up). Returns 0 when started, or
+ * -ENOENT/-ESHUTDOWN/-EIO/-ENOMEM with err (done is then not called). (outputs_test.c) */
+typedef void (*outputs_test_done_fn)(void *arg, const buf *result, int cancelled);
+int outputs_test_start(output_set *set, const char *name, outputs_test_done_fn done, void *arg,
+                       char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,11 @@
+/* Access control (issue 7): tests/unit/test-auth.c. */
+TEST_ENTRY(auth_tenant_subtree_is_the_tenant_and_its_slash_children)
+TEST_ENTRY(auth_tenant_paths_are_checked)
+TEST_ENTRY(auth_role_action_table_matches_the_documented_model)
+TEST_ENTRY(auth_visibility_user_exact_others_subtree)
+TEST_ENTRY(auth_restrict_filter_narrows_and_never_widens)
+TEST_ENTRY(auth_check_event_forces_or_refuses_the_tenant)
+TEST_ENTRY(auth_loopback_addresses)
+TEST_ENTRY(auth_db_tokens_are_hashed_looked_up_revoked_and_persist)
+TEST_ENTRY(auth_throttle_delays_repeated_failures_and_resets)
+TEST_ENTRY(store_tenant_prefix_filter_matches_the_subtree_only)

@@ -1,0 +1,10 @@
+/* Unit tests of src/inputs/{es,otlp} and src/inputs/http_input (see test-list.h). */
+TEST_ENTRY(es_index_rule_default_splits_stream_and_env)
+TEST_ENTRY(es_index_rule_custom_patterns_and_errors)
+TEST_ENTRY(es_document_maps_canonical_fields_and_keeps_the_rest_in_data)
+TEST_ENTRY(es_bulk_items_are_decoded_one_by_one_with_their_own_status)
+TEST_ENTRY(es_bulk_refuses_malformed_actions_as_a_whole)
+TEST_ENTRY(otlp_json_record_maps_to_the_canonical_event)
+TEST_ENTRY(otlp_json_refuses_bad_records_and_keeps_the_rest)
+TEST_ENTRY(otlp_proto_record_maps_and_hostile_bodies_are_refused)
+TEST_ENTRY(http_inflate_gzip_limits_and_errors)

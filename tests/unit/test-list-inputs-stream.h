@@ -1,0 +1,10 @@
+/* Socket inputs (forward, syslog, lines): tests/unit/test-inputs-stream.c. */
+TEST_ENTRY(msgpack_skip_reports_need_more_without_reading_past_the_end)
+TEST_ENTRY(msgpack_to_json_refuses_duplicate_keys_and_non_string_keys)
+TEST_ENTRY(forward_frame_modes_and_options)
+TEST_ENTRY(forward_gzip_members_decompress_and_bombs_are_refused)
+TEST_ENTRY(forward_magma_record_maps_to_the_original_event)
+TEST_ENTRY(forward_handshake_accepts_the_right_digests_only)
+TEST_ENTRY(syslog_5424_fields_sd_and_labels)
+TEST_ENTRY(syslog_3164_host_tag_pid_and_message)
+TEST_ENTRY(syslog_framing_detects_octet_counting_per_frame)

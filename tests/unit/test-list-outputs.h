@@ -1,0 +1,10 @@
+/* Unit tests of the outputs core (src/outputs; see test-list.h). */
+TEST_ENTRY(outputs_match_any_of_several_patterns)
+TEST_ENTRY(outputs_backoff_doubles_within_cap_and_jitter)
+TEST_ENTRY(outputs_spec_check_names_the_bad_member)
+TEST_ENTRY(outputs_metadb_round_trip_survives_reopen)
+TEST_ENTRY(outputs_cursor_advances_only_over_confirmed_messages)
+TEST_ENTRY(store_retention_guard_pins_undelivered_segments)
+TEST_ENTRY(store_retention_guard_past_pin_bound_reports_skipped_range)
+TEST_ENTRY(outputs_metadb_flush_writes_cursors_and_queued_history)
+TEST_ENTRY(outputs_config_yaml_list_becomes_checked_json)
