@@ -7,7 +7,9 @@ DATA_DIR   ?= ./data
 HTTP       ?= 127.0.0.1:8910
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build build-asan build-fuzz run test test-unit fuzz bench clean
+PREFIX     ?= /usr/local
+
+.PHONY: all setup build build-asan build-fuzz run test test-unit fuzz bench install clean
 
 all: build
 
@@ -43,6 +45,11 @@ fuzz: build-fuzz
 
 bench: setup build
 	@bash bench/run.sh
+
+# Install eventd, eventctl, eventd-probe and libeventd (headers, libraries, eventd.pc) under
+# PREFIX (default /usr/local); DESTDIR is honoured for staging.
+install: build
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
