@@ -28,6 +28,7 @@ p.add_argument("-b", type=int, default=500)
 p.add_argument("-d", type=float, default=10)
 a = p.parse_args()
 
+RUN = os.urandom(8)  # chunk ids unique per run (the store deduplicates resent chunks)
 DATA = {"imsi": "IMSI001010000000001", "apn": "internet", "ip_addr": "10.1.2.3", "pdp_start_time": 1700000000}
 
 
@@ -94,7 +95,7 @@ def worker(w):
         up = msgpack.Unpacker(raw=False)
         k = 0
         while time.time() < end:
-            chunk = base64.b64encode(hashlib.sha512(b"%d-%d" % (w, k)).digest()[:16]).decode()
+            chunk = base64.b64encode(hashlib.sha512(RUN + b"%d-%d" % (w, k)).digest()[:16]).decode()
             k += 1
             msg = msgpack.packb(["bench.session_created", body, {"chunk": chunk, "size": a.b}], use_bin_type=True)
             t0 = time.perf_counter()

@@ -93,7 +93,8 @@ int outputs_update(output_set *set, const char *name, const char *json, size_t l
 int outputs_delete(output_set *set, const char *name, char *err, size_t errlen);
 int outputs_pause(output_set *set, const char *name, int paused, char *err, size_t errlen);
 /* Reset the cursor: to just before the first event with time >= since_ns (after_id NULL),
- * or to the event with id after_id (redelivering what follows it). */
+ * or to just before the event with id after_id (that event and everything after it are
+ * delivered again; docs/outputs.md). */
 int outputs_replay(output_set *set, const char *name, int64_t since_ns, const char *after_id,
                    uint64_t *new_cursor, char *err, size_t errlen);
 /* Ask the worker to redeliver the dead letters (all, or only seq when seq != 0). */
