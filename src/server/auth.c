@@ -196,8 +196,8 @@ int auth_check_event(const auth_principal *p, event *ev, int tenant_given, char 
   if (!tenant_given && p->tenant[0]) ev->f[EVF_TENANT] = (strv){p->tenant, strlen(p->tenant)};
   strv tn = ev->f[EVF_TENANT];
   int ok;
-  if (p->tenant[0] == '\0') ok = 1;
-  else if (p->role == AUTH_ROLE_USER) ok = tn.n == strlen(p->tenant) && memcmp(tn.p, p->tenant, tn.n) == 0;
+  if (p->role == AUTH_ROLE_USER) /* exact, as auth_visibility */
+    ok = tn.n == strlen(p->tenant) && memcmp(tn.p, p->tenant, tn.n) == 0;
   else ok = auth_tenant_in_subtree(tn.p, tn.n, p->tenant);
   if (!ok) {
     snprintf(field, fieldlen, "tenant");

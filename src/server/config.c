@@ -206,7 +206,7 @@ void config_init(evd_config *c) {
   c->forward_tag_rule = strdup("split");
   c->forward_default_type = strdup("log");
   c->forward_on_invalid = strdup("skip");
-  c->forward_chunk_ids = 1;
+  c->forward_chunk_ids = 0;
   c->syslog_listen = strdup("off");
   c->syslog_max_message_bytes = 64 * 1024;
   c->syslog_max_connections = 1024;

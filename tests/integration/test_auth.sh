@@ -188,6 +188,12 @@ evd_req GET /v1/events -H "Authorization: Bearer evd_wrong6"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 assert_status 401 "bad token 6"
 (( elapsed_ms >= 300 )) || evd_fail "6th failure answered after ${elapsed_ms} ms; expected >= 400 ms"
+evd_step "a client that gives up during the delay leaves the daemon serving"
+curl -sS -o /dev/null --max-time 0.2 -H "Authorization: Bearer evd_gone" "$EVD_URL/v1/events" 2>/dev/null || true
+curl -sS -o /dev/null --max-time 0.2 -H "Authorization: Bearer evd_gone2" "$EVD_URL/v1/events" 2>/dev/null || true
+sleep 2.5 # past the held answers' timers
+as "$ADMIN" GET /v1/events/count
+assert_status 200 "still serving after abandoned held answers"
 as "$ADMIN" GET /metrics
 delayed=$(grep -o '^eventd_auth_delayed_total [0-9]*' <<<"$EVD_BODY" | cut -d' ' -f2)
 (( ${delayed:-0} >= 3 )) || evd_fail "eventd_auth_delayed_total is '${delayed}', expected >= 3"

@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 CLIENT="$EVD_SOURCE_DIR/tests/integration/inputs/fwd_client.py"
 $PY -c 'import msgpack, fluent' 2>/dev/null || evd_fail "python3-msgpack / python3-fluent-logger missing"
 
-evd_start --grpc off --forward 127.0.0.1:0
+evd_start --grpc off --forward 127.0.0.1:0 --set forward.chunk_ids=1
 FWD=$(evd_input_addr forward)
 FPORT=${FWD##*:}
 

@@ -86,6 +86,14 @@ TEST_IMPL(msgpack_to_json_refuses_duplicate_keys_and_non_string_keys) {
   buf out = BUF_INIT;
   ASSERT(json_write_value(&out, v) == 0);
   ASSERT_EQ_MEM(out.data, out.len, "{\"a\":1.5,\"b\":[true,null]}");
+  uint8_t ints[] = {0x83, 0xa1, 'a', 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0xa1, 'b', 0xcf, 0xff, 0xff, 0xff, 0xff,
+                    0xff, 0xff, 0xff, 0xff, 0xa1, 'c', 0xe0};
+  mp_reader_init(&r, ints, sizeof ints);
+  v = mp_to_json(&r, &a, 64, err, sizeof err);
+  ASSERT(v != NULL);
+  buf_clear(&out);
+  ASSERT(json_write_value(&out, v) == 0);
+  ASSERT_EQ_MEM(out.data, out.len, "{\"a\":-9223372036854775808,\"b\":18446744073709551615,\"c\":-32}");
   buf_free(&out);
   arena_free(&a);
   return 0;

@@ -190,6 +190,7 @@ static json_value *new_value(conv *c, json_type t) {
 
 /* A JSON number from text s (copied into the arena). */
 static json_value *number_text(conv *c, const char *s) {
+  /* s: NUL-terminated (copied into the arena) */
   json_value *v = new_value(c, JSON_NUMBER);
   if (!v) return NULL;
   size_t n = strlen(s);
@@ -226,6 +227,18 @@ static int has_duplicate_key(conv *c, json_value *obj) {
   return 0;
 }
 
+/* Decimal text of v (with a leading '-' when neg) at the end of out; returns its start. */
+static const char *u64_text(char *out, size_t len, uint64_t v, int neg) {
+  char *p = out + len;
+  *--p = '\0';
+  do {
+    *--p = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  if (neg) *--p = '-';
+  return p;
+}
+
 static json_value *conv_value(conv *c, int depth);
 
 static json_value *conv_value(conv *c, int depth) {
@@ -236,11 +249,9 @@ static json_value *conv_value(conv *c, int depth) {
     case MP_NIL: return new_value(c, JSON_NULL);
     case MP_BOOL: return new_value(c, o.boolean ? JSON_TRUE : JSON_FALSE);
     case MP_UINT:
-      snprintf(num, sizeof num, "%llu", (unsigned long long)o.u);
-      return number_text(c, num);
-    case MP_INT:
-      snprintf(num, sizeof num, "%lld", (long long)o.i);
-      return number_text(c, num);
+      return number_text(c, u64_text(num, sizeof num, o.u, 0));
+    case MP_INT: /* negative: print its magnitude after '-' (INT64_MIN included) */
+      return number_text(c, u64_text(num, sizeof num, (uint64_t)0 - (uint64_t)o.i, 1));
     case MP_FLOAT:
       if (!isfinite(o.f)) return conv_fail(c, "a float is NaN or infinite (not JSON)");
       snprintf(num, sizeof num, "%.17g", o.f);
