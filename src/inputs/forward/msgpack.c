@@ -180,23 +180,44 @@ static json_value *conv_fail(conv *c, const char *msg) {
   return NULL;
 }
 
-static json_value *new_value(conv *c, json_type t) {
-  json_value *v = arena_calloc(c->a, sizeof *v);
+/* A node of type t with `extra` bytes after it (for its key and text), uninitialized but for
+ * the fields every node has. One arena allocation per node: the key and the string or number
+ * text live in the same block. */
+static json_value *new_node(conv *c, json_type t, size_t extra) {
+  json_value *v = arena_alloc(c->a, sizeof *v + extra);
   if (!v) return conv_fail(c, "out of memory");
   v->type = t;
+  v->n = 0;
+  v->s = NULL;
+  v->child = v->next = NULL;
+  v->key = NULL;
+  v->key_len = 0;
   v->offset = 0;
   return v;
 }
 
-/* A JSON number from text s (copied into the arena). */
-static json_value *number_text(conv *c, const char *s) {
-  /* s: NUL-terminated (copied into the arena) */
-  json_value *v = new_value(c, JSON_NUMBER);
+/* Copy key[0..kn) (NUL-terminated) into the bytes after v, at *off. */
+static void put_key(json_value *v, size_t *off, const uint8_t *key, uint32_t kn) {
+  if (!key) return;
+  char *k = (char *)(v + 1) + *off;
+  memcpy(k, key, kn);
+  k[kn] = '\0';
+  v->key = k;
+  v->key_len = kn;
+  *off += (size_t)kn + 1;
+}
+
+/* A scalar node with text s[0..n) (copied, NUL-terminated) and the member key. */
+static json_value *text_node(conv *c, json_type t, const char *s, size_t n, const uint8_t *key,
+                             uint32_t kn) {
+  json_value *v = new_node(c, t, (key ? (size_t)kn + 1 : 0) + n + 1);
   if (!v) return NULL;
-  size_t n = strlen(s);
-  char *t = arena_strndup(c->a, s, n);
-  if (!t) return conv_fail(c, "out of memory");
-  v->s = t;
+  size_t off = 0;
+  put_key(v, &off, key, kn);
+  char *d = (char *)(v + 1) + off;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  v->s = d;
   v->n = (uint32_t)n;
   return v;
 }
@@ -239,41 +260,45 @@ static const char *u64_text(char *out, size_t len, uint64_t v, int neg) {
   return p;
 }
 
-static json_value *conv_value(conv *c, int depth);
+static json_value *conv_value(conv *c, int depth, const uint8_t *key, uint32_t kn);
 
-static json_value *conv_value(conv *c, int depth) {
+/* Convert the next object; key/kn: its member key (NULL outside objects). */
+static json_value *conv_value(conv *c, int depth, const uint8_t *key, uint32_t kn) {
   mp_obj o;
   if (mp_read(c->r, &o, NULL) != MP_OK) return conv_fail(c, "truncated or invalid msgpack");
   char num[64];
+  const char *t;
   switch (o.type) {
-    case MP_NIL: return new_value(c, JSON_NULL);
-    case MP_BOOL: return new_value(c, o.boolean ? JSON_TRUE : JSON_FALSE);
+    case MP_NIL:
+    case MP_BOOL: {
+      json_type jt = o.type == MP_NIL ? JSON_NULL : o.boolean ? JSON_TRUE : JSON_FALSE;
+      json_value *v = new_node(c, jt, key ? (size_t)kn + 1 : 0);
+      size_t off = 0;
+      if (v) put_key(v, &off, key, kn);
+      return v;
+    }
     case MP_UINT:
-      return number_text(c, u64_text(num, sizeof num, o.u, 0));
-    case MP_INT: /* negative: print its magnitude after '-' (INT64_MIN included) */
-      return number_text(c, u64_text(num, sizeof num, (uint64_t)0 - (uint64_t)o.i, 1));
-    case MP_FLOAT:
+      t = u64_text(num, sizeof num, o.u, 0);
+      return text_node(c, JSON_NUMBER, t, strlen(t), key, kn);
+    case MP_INT: /* negative: its magnitude after '-' (INT64_MIN included) */
+      t = u64_text(num, sizeof num, (uint64_t)0 - (uint64_t)o.i, 1);
+      return text_node(c, JSON_NUMBER, t, strlen(t), key, kn);
+    case MP_FLOAT: {
       if (!isfinite(o.f)) return conv_fail(c, "a float is NaN or infinite (not JSON)");
-      snprintf(num, sizeof num, "%.17g", o.f);
-      return number_text(c, num);
+      int k = snprintf(num, sizeof num, "%.17g", o.f);
+      return text_node(c, JSON_NUMBER, num, (size_t)k, key, kn);
+    }
     case MP_STR:
-    case MP_BIN: {
+    case MP_BIN:
       if (!utf8_valid((const char *)o.p, o.n))
         return conv_fail(c, o.type == MP_STR ? "a string is not valid UTF-8"
                                              : "a binary value is not UTF-8 text");
-      json_value *v = new_value(c, JSON_STRING);
-      if (!v) return NULL;
-      char *s = arena_strndup(c->a, (const char *)o.p, o.n);
-      if (!s) return conv_fail(c, "out of memory");
-      v->s = s;
-      v->n = o.n;
-      return v;
-    }
+      return text_node(c, JSON_STRING, (const char *)o.p, o.n, key, kn);
     case MP_EXT:
       if (o.ext_type == 0 && o.n == 8) { /* EventTime inside a record: seconds.nanoseconds */
         uint32_t sec = (uint32_t)be(o.p, 4), nsec = (uint32_t)be(o.p + 4, 4);
-        snprintf(num, sizeof num, "%u.%09u", sec, nsec % 1000000000u);
-        return number_text(c, num);
+        int k = snprintf(num, sizeof num, "%u.%09u", sec, nsec % 1000000000u);
+        return text_node(c, JSON_NUMBER, num, (size_t)k, key, kn);
       }
       return conv_fail(c, "an ext value has no JSON form");
     case MP_ARRAY:
@@ -283,12 +308,14 @@ static json_value *conv_value(conv *c, int depth) {
         return NULL;
       }
       int is_map = o.type == MP_MAP;
-      json_value *v = new_value(c, is_map ? JSON_OBJECT : JSON_ARRAY);
+      json_value *v = new_node(c, is_map ? JSON_OBJECT : JSON_ARRAY, key ? (size_t)kn + 1 : 0);
       if (!v) return NULL;
+      size_t off = 0;
+      put_key(v, &off, key, kn);
       json_value **tail = &v->child;
       for (uint32_t k = 0; k < o.n; k++) {
-        const char *key = NULL;
-        uint32_t key_len = 0;
+        const uint8_t *ck = NULL;
+        uint32_t ckn = 0;
         if (is_map) {
           mp_obj ko;
           if (mp_read(c->r, &ko, NULL) != MP_OK) return conv_fail(c, "truncated msgpack");
@@ -296,14 +323,11 @@ static json_value *conv_value(conv *c, int depth) {
             return conv_fail(c, "a map key is not a string (JSON keys are strings)");
           if (!utf8_valid((const char *)ko.p, ko.n))
             return conv_fail(c, "a map key is not valid UTF-8");
-          key = arena_strndup(c->a, (const char *)ko.p, ko.n);
-          if (!key) return conv_fail(c, "out of memory");
-          key_len = ko.n;
+          ck = ko.p ? ko.p : (const uint8_t *)"";
+          ckn = ko.n;
         }
-        json_value *e = conv_value(c, depth + 1);
+        json_value *e = conv_value(c, depth + 1, ck, ckn);
         if (!e) return NULL;
-        e->key = key;
-        e->key_len = key_len;
         *tail = e;
         tail = &e->next;
         v->n++;
@@ -322,5 +346,5 @@ static json_value *conv_value(conv *c, int depth) {
 json_value *mp_to_json(mp_reader *r, arena *a, int max_depth, char *err, size_t errlen) {
   conv c = {r, a, max_depth > 0 ? max_depth : JSON_DEFAULT_MAX_DEPTH, err, errlen};
   if (c.max_depth > JSON_MAX_DEPTH_CAP) c.max_depth = JSON_MAX_DEPTH_CAP;
-  return conv_value(&c, 0);
+  return conv_value(&c, 0, NULL, 0);
 }
