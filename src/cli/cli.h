@@ -56,6 +56,9 @@ enum {
   CLI_OPT_RETRIES,
   CLI_OPT_HELP,
   CLI_OPT_TOKEN, /* --token: access control (docs/security.md) */
+  CLI_OPT_CACERT, /* --cacert, --client-cert, --client-key: https (EVENTD_CACERT, ...) */
+  CLI_OPT_CERT,
+  CLI_OPT_KEY,
   CLI_OPT_FIRST_OWN = 1100
 };
 
@@ -64,7 +67,10 @@ enum {
   {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},     \
   {"retries", required_argument, NULL, CLI_OPT_RETRIES},     \
   {"help", no_argument, NULL, CLI_OPT_HELP},                 \
-  {"token", required_argument, NULL, CLI_OPT_TOKEN}
+  {"token", required_argument, NULL, CLI_OPT_TOKEN},         \
+  {"cacert", required_argument, NULL, CLI_OPT_CACERT},       \
+  {"client-cert", required_argument, NULL, CLI_OPT_CERT},    \
+  {"client-key", required_argument, NULL, CLI_OPT_KEY}
 
 /* Help text of the common options, for the OPTIONS section of each page. */
 #define CLI_COMMON_OPTIONS_HELP                                                              \
@@ -126,5 +132,6 @@ extern const cli_command cli_cmd_schema;
 extern const cli_command cli_cmd_validate;
 extern const cli_command cli_cmd_outputs; /* cmd_outputs.c (issue 4) */
 extern const cli_command cli_cmd_tokens;  /* cmd_tokens.c (issue 7: access control) */
+extern const cli_command cli_cmd_archive, cli_cmd_delete, cli_cmd_purge; /* cmd_lifecycle.c */
 
 #endif

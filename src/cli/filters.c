@@ -28,6 +28,7 @@ static const char *param_name(int opt) {
     case FILTER_OPT_UNTIL: return "until";
     case FILTER_OPT_Q: return "q";
     case FILTER_OPT_CORRELATION_ID: return "correlation_id";
+    case FILTER_OPT_ARCHIVED: return "archived";
     default: return NULL;
   }
 }

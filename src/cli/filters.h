@@ -22,6 +22,7 @@ enum {
   FILTER_OPT_UNTIL,
   FILTER_OPT_Q,
   FILTER_OPT_CORRELATION_ID,
+  FILTER_OPT_ARCHIVED, /* docs/lifecycle.md */
   FILTER_OPT_END
 };
 
@@ -37,7 +38,8 @@ enum {
   {"since", required_argument, NULL, FILTER_OPT_SINCE},                         \
   {"until", required_argument, NULL, FILTER_OPT_UNTIL},                         \
   {"q", required_argument, NULL, FILTER_OPT_Q},                                 \
-  {"correlation-id", required_argument, NULL, FILTER_OPT_CORRELATION_ID}
+  {"correlation-id", required_argument, NULL, FILTER_OPT_CORRELATION_ID},       \
+  {"archived", required_argument, NULL, FILTER_OPT_ARCHIVED}
 
 #define FILTER_OPTIONS_HELP                                                                  \
   "FILTERS (all optional; an event must match every one given)\n"                           \
@@ -56,7 +58,8 @@ enum {
   "                          relative to now ('-15m', '-2h', '-1d')\n"                      \
   "    --until T             events before T (same forms)\n"                                \
   "    --q TEXT              events whose message contains TEXT\n"                          \
-  "    --correlation-id ID   events of one long-running job\n"
+  "    --correlation-id ID   events of one long-running job\n"                            \
+  "    --archived WHICH      true: only archived events; any: both; false (default): none\n"
 
 #define FILTERS_MAX 128
 

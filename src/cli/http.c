@@ -170,6 +170,14 @@ static void setup_transfer(http_client *c, transfer *t, const char *url) {
   curl_easy_setopt(h, CURLOPT_USERAGENT, "eventctl/" EVD_VERSION);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms > 0 ? c->timeout_ms : 0L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  /* https (docs/security.md): --cacert / --client-cert / --client-key set these before any
+   * client exists;
+   * without EVENTD_CACERT libcurl's default CA store is used. Verification is always on. */
+  const char *ca = getenv("EVENTD_CACERT"), *cert = getenv("EVENTD_CLIENT_CERT"),
+             *key = getenv("EVENTD_CLIENT_KEY");
+  if (ca && *ca) curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+  if (cert && *cert) curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+  if (key && *key) curl_easy_setopt(h, CURLOPT_SSLKEY, key);
 }
 
 /* Whether a transport failure proves the request never reached the server. */

@@ -15,6 +15,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_validate,
     &cli_cmd_outputs,
     &cli_cmd_tokens,
+    &cli_cmd_archive, &cli_cmd_delete, &cli_cmd_purge, /* cmd_lifecycle.c (issue 7) */
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -48,6 +49,9 @@ static const char global_help_tail[] =
     "ENVIRONMENT\n"
     "    EVENTD_URL   base URL of eventd when --url is not given\n"
     "    EVENTD_TOKEN API token when --token is not given (docs/security.md)\n"
+    "    EVENTD_CACERT, EVENTD_CLIENT_CERT, EVENTD_CLIENT_KEY\n"
+    "                 https: PEM CA bundle to trust, client certificate and key (mTLS)\n"
+    "                 when --cacert, --client-cert, --client-key are not given\n"
     "    COLUMNS      table width when stdout is not a terminal\n"
     "\n"
     "EXAMPLES\n"
@@ -166,6 +170,18 @@ int cli_common_option(cli_ctx *ctx, const cli_command *cmd, int opt, const char 
       if (setenv("EVENTD_TOKEN", arg, 1) != 0)
         return CLI_COMMON_EXIT + cli_usage_error(name, "cannot set EVENTD_TOKEN");
       return 0;
+    case CLI_OPT_CACERT:
+    case CLI_OPT_CERT:
+    case CLI_OPT_KEY: {
+      /* https (docs/security.md): like --token, passed to the HTTP client through the
+       * environment variables of the same meaning. */
+      const char *flag = opt == CLI_OPT_CACERT ? "--cacert" : opt == CLI_OPT_CERT ? "--client-cert" : "--client-key";
+      const char *var = opt == CLI_OPT_CACERT ? "EVENTD_CACERT" : opt == CLI_OPT_CERT ? "EVENTD_CLIENT_CERT" : "EVENTD_CLIENT_KEY";
+      if (!arg || !*arg) return CLI_COMMON_EXIT + cli_usage_error(name, "%s expects a PEM file", flag);
+      if (setenv(var, arg, 1) != 0)
+        return CLI_COMMON_EXIT + cli_usage_error(name, "cannot set %s", var);
+      return 0;
+    }
     case CLI_OPT_HELP:
     case 'h':
       if (cmd)

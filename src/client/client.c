@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client_internal.h"
@@ -160,6 +161,15 @@ static int set_auto(evd_client *c, const evd_options *o, char *err, size_t errle
     k++;
   }
   c->au.nres = k;
+  /* interned once: events that set no resource member copy this text as is */
+  size_t rl = 0;
+  if ((c->au_strings[7] = evc_auto_res_members(&c->au, &rl)) == NULL) {
+    snprintf(err, errlen, "out of memory");
+    errno = ENOMEM;
+    return -1;
+  }
+  c->au.res_members = c->au_strings[7];
+  c->au.res_members_len = rl;
   const char *stream = opt_str(o ? o->stream : NULL, "EVENTD_STREAM");
   const char *tenant = opt_str(o ? o->tenant : NULL, "EVENTD_TENANT");
   const char *why;
@@ -198,6 +208,8 @@ static void client_free(evd_client *c) {
   free(c->batch.off);
   free(c->batch.dead);
   evc_buf_free(&c->enc);
+  evc_buf_free(&c->pre);
+  free(c->pre_off);
   evc_buf_free(&c->hold);
   if (c->wakefd >= 0) close(c->wakefd);
   free(c);
@@ -383,6 +395,14 @@ void evc_wake(evd_client *c) {
   (void)r; /* EAGAIN means a wakeup is already pending */
 }
 
+/* The monotonic clock at its tick's resolution (a few ms, and no TSC read): enough for the
+ * batch_interval_ms deadline of a queued event, which it can only bring forward. */
+static int64_t mono_coarse_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) return evc_mono_ns();
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Put ev at the ring's tail (mu held, room available). Returns whether to wake the worker. */
 static int ring_push(evd_client *c, evd_event *ev) {
   c->ring[(c->rhead + c->rcount) % c->qmax] = ev;
@@ -422,7 +442,7 @@ int evd_emit(evd_client *c, evd_event *ev) {
     ev->time_ns = evc_now_ns();
     ev->has_time = 1;
   }
-  ev->enqueue_mono_ns = evc_mono_ns();
+  ev->enqueue_mono_ns = mono_coarse_ns();
   pthread_mutex_lock(&c->mu);
   if (c->closing) {
     pthread_mutex_unlock(&c->mu);

@@ -56,6 +56,8 @@ EVC_HIDDEN void evc_buf_add_i64(evc_buf *b, int64_t v);
 EVC_HIDDEN void evc_buf_add_jstr(evc_buf *b, const char *s, size_t n);
 /* Append "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" with quotes for unix_ns >= 0. */
 EVC_HIDDEN void evc_buf_add_time(evc_buf *b, int64_t unix_ns);
+/* Write the same 32 bytes at o (room for 32); returns o + 32. */
+EVC_HIDDEN char *evc_put_time(char *o, int64_t unix_ns);
 
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 EVC_HIDDEN int evc_utf8_valid(const char *s, size_t n);
@@ -95,19 +97,32 @@ enum {
   EVC_F_COUNT
 };
 
-/* One member of labels (value: plain text) or of data/resource (value: JSON text). */
+/* One automatic resource member (key: plain text, val: JSON text). */
 typedef struct evc_kv {
   char *key; /* decoded key text */
   char *val;
 } evc_kv;
 
+/* One member of an event's labels (value: plain text) or data/resource (value: JSON text),
+ * with the lengths kept so that encoding never scans for the end. */
+typedef struct evc_member {
+  char *key; /* decoded key text, NUL-terminated */
+  char *val; /* NUL-terminated */
+  uint32_t klen, vlen;
+} evc_member;
+
 typedef struct evc_kvlist {
-  evc_kv *v;
+  evc_member *v;
   size_t n, cap;
 } evc_kvlist;
 
+/* Bytes of per-event arena held inline in the evd_event allocation: setters carve their
+ * copies from it (one malloc per typical event); what does not fit is malloc'd. */
+#define EVC_EVENT_ARENA 512
+
 struct evd_event {
   char *f[EVC_F_COUNT];
+  uint32_t flen[EVC_F_COUNT];   /* strlen of f[i] */
   char idbuf[EVC_ULID_LEN + 1]; /* the assigned ULID (f[EVC_F_ID] NULL = use this) */
   int severity;                 /* 0 = unset */
   int has_time;
@@ -115,6 +130,8 @@ struct evd_event {
   int64_t enqueue_mono_ns;      /* set by evd_emit */
   evc_kvlist labels, data, resource;
   char *error;                  /* last setter failure, or NULL */
+  size_t arena_used;            /* bytes of arena[] handed out (never given back) */
+  _Alignas(16) char arena[EVC_EVENT_ARENA];
 };
 
 /* Per-client automatic fields, written by evc_event_encode. */
@@ -123,11 +140,18 @@ typedef struct evc_auto {
   evc_kv res[5];                 /* host.name, process.pid, process.executable.name, site,
                                     cluster (val = JSON text; NULL key = unused) */
   size_t nres;
+  const char *res_members;       /* the res[] members pre-encoded once per client
+                                    ("\"host.name\":\"h\",..."), used for events that set no
+                                    resource member themselves; NULL = encode res[] each time */
+  size_t res_members_len;
 } evc_auto;
 
 /* Append ev as one compact JSON object (no newline) to out, with the automatic fields of au
  * (may be NULL). Returns 0, or -1 when out ran out of memory. */
 EVC_HIDDEN int evc_event_encode(const evd_event *ev, const evc_auto *au, evc_buf *out);
+/* au's resource members (res[]) encoded once as JSON text without braces, for
+ * au->res_members. Returns a malloc'd string (caller frees), its length in *len; NULL: ENOMEM. */
+EVC_HIDDEN char *evc_auto_res_members(const evc_auto *au, size_t *len);
 /* The check of a name (stream, tenant, type): NULL if fine, else a static reason. */
 EVC_HIDDEN const char *evc_check_name(const char *s, size_t n);
 
@@ -206,6 +230,9 @@ EVC_HIDDEN void evc_http_free(evc_http *h);
 EVC_HIDDEN int evc_http_post(evc_http *h, const char *body, size_t len, evc_idle_fn idle,
                              void *arg, evc_http_resp *resp, char *err, size_t errlen);
 EVC_HIDDEN void evc_http_disconnect(evc_http *h);
+/* fn(arg) is called each time a request has been sent in full, before its answer is awaited
+ * (the worker encodes the next batch then). fn NULL: none. Its return value is ignored. */
+EVC_HIDDEN void evc_http_set_sent_hook(evc_http *h, evc_idle_fn fn, void *arg);
 /* Use fd (connected, non-blocking) as the connection (tests, fuzz target). */
 EVC_HIDDEN void evc_http_adopt_fd(evc_http *h, int fd);
 
@@ -312,6 +339,13 @@ struct evd_client {
   unsigned backoff_ms;
   int64_t next_metrics;
   evc_buf enc;               /* scratch encoding buffer */
+  /* encode-ahead (client_worker.c): while a request waits for its answer, the worker encodes
+     the events queued behind it, which stay in the queue; taking a batch then copies those
+     lines. Lines cover seqs [pre_first_seq, pre_first_seq + pre_n). */
+  evc_buf pre;
+  size_t *pre_off;           /* line i is pre.p[pre_off[i] .. pre_off[i + 1]), '\n' included */
+  size_t pre_n, pre_cap;
+  uint64_t pre_first_seq;
   char errbuf[256];
 };
 

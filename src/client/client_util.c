@@ -162,31 +162,52 @@ static void put_digits(char *p, uint64_t v, int n) {
   }
 }
 
-void evc_buf_add_time(evc_buf *b, int64_t unix_ns) {
+/* The date and time of day of one second, "YYYY-MM-DDTHH:MM:SS" with the opening quote
+ * (20 bytes), kept per thread: a batch's events mostly fall within the same second. */
+typedef struct evc_tls_time {
+  int64_t secs; /* -1: nothing cached */
+  char text[20];
+} evc_tls_time;
+
+static _Thread_local evc_tls_time tls_time = {-1, {0}};
+
+char *evc_put_time(char *t, int64_t unix_ns) {
   if (unix_ns < 0) unix_ns = 0;
   int64_t secs = unix_ns / 1000000000;
   uint64_t frac = (uint64_t)(unix_ns % 1000000000);
-  int64_t days = secs / 86400, sod = secs % 86400;
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, &y, &m, &d);
-  char t[32]; /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" = 30 + quotes */
-  t[0] = '"';
-  put_digits(t + 1, (uint64_t)y, 4);
-  t[5] = '-';
-  put_digits(t + 6, m, 2);
-  t[8] = '-';
-  put_digits(t + 9, d, 2);
-  t[11] = 'T';
-  put_digits(t + 12, (uint64_t)(sod / 3600), 2);
-  t[14] = ':';
-  put_digits(t + 15, (uint64_t)(sod / 60 % 60), 2);
-  t[17] = ':';
-  put_digits(t + 18, (uint64_t)(sod % 60), 2);
+  evc_tls_time *c = &tls_time;
+  if (c->secs != secs) {
+    int64_t days = secs / 86400, sod = secs % 86400;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    char *x = c->text;
+    x[0] = '"';
+    put_digits(x + 1, (uint64_t)y, 4);
+    x[5] = '-';
+    put_digits(x + 6, m, 2);
+    x[8] = '-';
+    put_digits(x + 9, d, 2);
+    x[11] = 'T';
+    put_digits(x + 12, (uint64_t)(sod / 3600), 2);
+    x[14] = ':';
+    put_digits(x + 15, (uint64_t)(sod / 60 % 60), 2);
+    x[17] = ':';
+    put_digits(x + 18, (uint64_t)(sod % 60), 2);
+    c->secs = secs;
+  }
+  /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" = 30 + quotes */
+  memcpy(t, c->text, 20);
   t[20] = '.';
   put_digits(t + 21, frac, 9);
   t[30] = 'Z';
   t[31] = '"';
+  return t + 32;
+}
+
+void evc_buf_add_time(evc_buf *b, int64_t unix_ns) {
+  char t[32];
+  evc_put_time(t, unix_ns);
   evc_buf_add(b, t, 32);
 }
 
@@ -349,7 +370,12 @@ uint64_t evc_random(void) {
 void evc_ulid_next(char out[EVC_ULID_LEN + 1]) {
   static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   evc_tls_rand *r = tls_get();
-  uint64_t ms = (uint64_t)(evc_now_ns() / 1000000);
+  /* the coarse clock (the kernel's tick, a few ms; no TSC read): the time part orders ids,
+     and ids within one tick stay unique and increasing through the counter below */
+  struct timespec ts;
+  uint64_t ms = clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0
+                    ? (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000
+                    : (uint64_t)(evc_now_ns() / 1000000);
   if (ms > r->last_ms) {
     r->last_ms = ms;
     uint64_t x = evc_random();

@@ -19,6 +19,10 @@
  *              next attempt waits retry_min_ms·2^k (≤ retry_max_ms) with jitter (50–100 %);
  *   5. sleep on the eventfd until the earliest deadline or a wakeup.
  *
+ * Once a request is sent, the worker encodes the events queued behind it while eventd works
+ * on it (encode_ahead; they stay in the queue, so spilling, flushing and closing see them as
+ * before), and taking the next batch copies those lines: encoding overlaps the wait.
+ *
  * While a request waits for the server, the HTTP client calls back here every ~10 ms: the
  * memory queue is spilled into the spool when it passes its high-water mark (a memory batch
  * in flight is first written to the spool, so it stays ahead of the events spilled after it),
@@ -50,20 +54,23 @@ static void batch_reset(evc_batch *b) {
   if (b->off) b->off[0] = 0;
 }
 
-/* Append one line (p[0..n) + '\n'). Returns 0 or -1 (ENOMEM). */
-static int batch_add(evc_batch *b, const char *p, size_t n) {
-  if (b->n + 1 >= b->cap) {
-    size_t nc = b->cap ? b->cap * 2 : 1024;
-    size_t *no = realloc(b->off, (nc + 1) * sizeof *no);
-    if (no == NULL) return -1;
-    b->off = no;
-    unsigned char *nd = realloc(b->dead, nc);
-    if (nd == NULL) return -1;
-    b->dead = nd;
-    b->cap = nc;
-  }
-  if (b->n == 0) b->off[0] = 0;
-  evc_buf_add(&b->body, p, n);
+/* Room for one more line in off[]/dead[]. Returns 0 or -1 (ENOMEM). */
+static int batch_grow(evc_batch *b) {
+  if (b->n + 1 < b->cap) return 0;
+  size_t nc = b->cap ? b->cap * 2 : 1024;
+  size_t *no = realloc(b->off, (nc + 1) * sizeof *no);
+  if (no == NULL) return -1;
+  b->off = no;
+  unsigned char *nd = realloc(b->dead, nc);
+  if (nd == NULL) return -1;
+  b->dead = nd;
+  b->cap = nc;
+  return 0;
+}
+
+/* Close the line that body holds from off[n] on with '\n' and count it. Returns 0, or -1
+ * (ENOMEM: the partial line is taken back). */
+static int batch_end_line(evc_batch *b) {
   evc_buf_addc(&b->body, '\n');
   if (b->body.oom) {
     b->body.oom = 0;
@@ -75,6 +82,27 @@ static int batch_add(evc_batch *b, const char *p, size_t n) {
   b->alive++;
   b->off[b->n] = b->body.len;
   return 0;
+}
+
+/* Append one line (p[0..n) + '\n'). Returns 0 or -1 (ENOMEM). */
+static int batch_add(evc_batch *b, const char *p, size_t n) {
+  if (batch_grow(b) != 0) return -1;
+  if (b->n == 0) b->off[0] = 0;
+  evc_buf_add(&b->body, p, n);
+  return batch_end_line(b);
+}
+
+/* Append ev encoded as one line, written straight into the body (no copy). Returns 0 or -1
+ * (ENOMEM: the batch is as before). */
+static int batch_add_event(evc_batch *b, const evd_event *ev, const evc_auto *au) {
+  if (batch_grow(b) != 0) return -1;
+  if (b->n == 0) b->off[0] = 0;
+  if (evc_event_encode(ev, au, &b->body) != 0) {
+    b->body.oom = 0;
+    b->body.len = b->off[b->n];
+    return -1;
+  }
+  return batch_end_line(b);
 }
 
 static int batch_add_cb(void *arg, const char *p, size_t n) { return batch_add(arg, p, n); }
@@ -441,6 +469,46 @@ out:
 
 /* ---- the loop ----------------------------------------------------------------------------- */
 
+/* The sent hook of the HTTP client: while eventd works on the request just sent, encode the
+ * events queued behind it (at most batch_max lines ahead), leaving them in the queue. Only
+ * the worker takes events out of the queue, except evd_emit under drop_oldest, which can free
+ * the queue's head at any time: that policy does not encode ahead. Returns 0. */
+static int encode_ahead(void *arg) {
+  evd_client *c = arg;
+  if (c->overflow == EVD_OVERFLOW_DROP_OLDEST) return 0;
+  pthread_mutex_lock(&c->mu);
+  uint64_t head = c->head_seq;
+  size_t q = c->rcount, rhead = c->rhead;
+  pthread_mutex_unlock(&c->mu);
+  if (c->pre_n && c->pre_first_seq + c->pre_n <= head) c->pre_n = 0; /* all taken since */
+  if (c->pre_n == 0) {
+    c->pre.len = 0;
+    c->pre_first_seq = head;
+  }
+  uint64_t next = c->pre_first_seq + c->pre_n; /* >= head: the cache starts at or before it */
+  while (c->pre_n < c->batch_max && next < head + q) {
+    if (c->pre_n + 2 > c->pre_cap) {
+      size_t nc = c->pre_cap ? c->pre_cap * 2 : 1024;
+      size_t *no = realloc(c->pre_off, nc * sizeof *no);
+      if (no == NULL) break;
+      c->pre_off = no;
+      c->pre_cap = nc;
+    }
+    if (c->pre_n == 0) c->pre_off[0] = 0;
+    const evd_event *ev = c->ring[(rhead + (size_t)(next - head)) % c->qmax];
+    if (evc_event_encode(ev, &c->au, &c->pre) == 0) evc_buf_addc(&c->pre, '\n');
+    if (c->pre.oom) { /* stop here; those events are encoded when taken */
+      c->pre.oom = 0;
+      c->pre.len = c->pre_off[c->pre_n];
+      break;
+    }
+    c->pre_n++;
+    c->pre_off[c->pre_n] = c->pre.len;
+    next++;
+  }
+  return 0;
+}
+
 /* Take a batch from memory: up to batch_max events / batch_bytes. */
 static void take_mem_batch(evd_client *c) {
   evd_event *evs[256];
@@ -454,9 +522,14 @@ static void take_mem_batch(evd_client *c) {
     if (n == 0) break;
     if (b->n == 0) b->first_seq = seq;
     for (size_t i = 0; i < n; i++) {
-      c->enc.len = 0;
-      int ok = evc_event_encode(evs[i], &c->au, &c->enc) == 0 &&
-               batch_add(b, c->enc.p, c->enc.len) == 0;
+      uint64_t sq = seq + i;
+      int ok;
+      if (c->pre_n && sq >= c->pre_first_seq && sq < c->pre_first_seq + c->pre_n) {
+        size_t k = (size_t)(sq - c->pre_first_seq); /* encoded ahead: copy the line */
+        ok = batch_add(b, c->pre.p + c->pre_off[k], c->pre_off[k + 1] - c->pre_off[k] - 1) == 0;
+      } else {
+        ok = batch_add_event(b, evs[i], &c->au) == 0;
+      }
       evd_event_free(evs[i]);
       if (!ok) {
         c->enc.oom = 0;
@@ -468,6 +541,13 @@ static void take_mem_batch(evd_client *c) {
            settled_seq uses first_seq only */
       }
     }
+  }
+  pthread_mutex_lock(&c->mu);
+  uint64_t head = c->head_seq;
+  pthread_mutex_unlock(&c->mu);
+  if (c->pre_n && c->pre_first_seq + c->pre_n <= head) { /* every line ahead was used */
+    c->pre_n = 0;
+    c->pre.len = 0;
   }
   update_settled(c);
 }
@@ -534,6 +614,7 @@ static void drain_at_close(evd_client *c) {
 void *evc_worker_main(void *arg) {
   evd_client *c = arg;
   const int64_t MS = 1000000;
+  if (c->http) evc_http_set_sent_hook(c->http, encode_ahead, c);
   for (;;) {
     int64_t now = evc_mono_ns();
     pthread_mutex_lock(&c->mu);

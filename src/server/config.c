@@ -62,6 +62,18 @@ static const setting SETTINGS[] = {
      "close a connection idle (or stalled) this long"},
     {"http.max_header_bytes", K_SIZE, OFF(http_max_header_bytes), 1024, 16 * 1024 * 1024,
      "bound on the request line plus headers"},
+    /* http.tls.*, connection limits, slow clients (issue 7; docs/security.md) */
+    {"http.tls.cert", K_OPT_PATH, OFF(http_tls_cert), 0, 0,
+     "PEM certificate (chain): HTTPS on http.listen; with http.tls.key; \"\" = plain HTTP"},
+    {"http.tls.key", K_OPT_PATH, OFF(http_tls_key), 0, 0, "PEM private key for http.tls.cert"},
+    {"http.tls.client_ca", K_OPT_PATH, OFF(http_tls_client_ca), 0, 0,
+     "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
+    {"http.max_connections", K_COUNT, OFF(http_max_connections), 0, 10000000,
+     "open HTTP connections; more are closed at once (0 = no bound)"},
+    {"http.header_timeout", K_DURATION, OFF(http_header_timeout_ns), NS_PER_SEC / 10, NS_MAX,
+     "a request's headers must arrive within this of its first byte (TLS: of accept)"},
+    {"http.body_timeout", K_DURATION, OFF(http_body_timeout_ns), NS_PER_SEC / 10, NS_MAX,
+     "a whole request must arrive within this of its first byte"},
     {"store.segment_max_bytes", K_SIZE, OFF(segment_max_bytes), 4096, 64 * GiB,
      "roll the active segment past this size"},
     {"store.segment_max_age", K_DURATION, OFF(segment_max_age_ns), NS_PER_SEC, NS_MAX,
@@ -72,6 +84,15 @@ static const setting SETTINGS[] = {
      "drop segments whose newest event is older (0 = keep)"},
     {"retention.max_bytes", K_SIZE, OFF(retention_max_bytes), 0, UINT64_MAX,
      "drop oldest segments while the store is larger (0 = no bound)"},
+    /* Event lifecycle of issue 7 (docs/lifecycle.md). */
+    {"purge.after", K_DURATION, OFF(purge_after_ns), 0, NS_MAX,
+     "delete events older than this (event time), like event.purge.delay (0 = never)"},
+    {"purge.archived_after", K_DURATION, OFF(purge_archived_after_ns), 0, NS_MAX,
+     "delete archived events older than this (0 = as purge.after)"},
+    {"purge.interval", K_DURATION, OFF(purge_interval_ns), NS_PER_SEC, NS_MAX,
+     "how often the purge runs"},
+    {"purge.streams", K_OPT_PATH, OFF(purge_streams), 0, 0, /* optional string */
+     "per-stream purge.after: \"stream=15d,debug=1d\" (overrides purge.after)"},
     {"limits.event_max_bytes", K_SIZE_T, OFF(limits.event_max_bytes), 64, 1 * GiB,
      "one event's JSON as received"},
     {"limits.body_max_bytes", K_SIZE_T, OFF(limits.body_max_bytes), 64, 4 * GiB,
@@ -83,6 +104,11 @@ static const setting SETTINGS[] = {
      "id, tag, source, correlation_id, state, label values, trace ids"},
     {"limits.message_max", K_SIZE_T, OFF(limits.message_max), 1, 1 * GiB, "message"},
     {"limits.max_depth", K_INT, OFF(limits.max_depth), 2, 1000, "JSON nesting depth"},
+    /* request rate limits (issue 7; docs/security.md) */
+    {"limits.rate_per_token", K_COUNT, OFF(rate_per_token), 0, 100000000,
+     "HTTP requests per second per API token, burst 1 s (0 = no limit); over: 429"},
+    {"limits.rate_per_peer", K_COUNT, OFF(rate_per_peer), 0, 100000000,
+     "HTTP requests per second per client address, burst 1 s (0 = no limit); over: 429"},
     {"tail.keepalive", K_DURATION, OFF(tail_keepalive_ns), 100000000, NS_MAX,
      "comment line sent to idle live-tail clients this often"},
     {"tail.max_clients", K_COUNT, OFF(tail_max_clients), 1, 1000000,
@@ -105,6 +131,8 @@ static const setting SETTINGS[] = {
      "PEM certificate (chain) for gRPC over TLS; with grpc.tls.key; \"\" = h2c"},
     {"grpc.tls.key", K_OPT_PATH, OFF(grpc_tls_key), 0, 0,
      "PEM private key for grpc.tls.cert; \"\" = h2c"},
+    {"grpc.tls.client_ca", K_OPT_PATH, OFF(grpc_tls_client_ca), 0, 0,
+     "PEM CA bundle: require gRPC client certificates signed by it (mTLS); \"\" = none"},
     /* Socket inputs of issue 5 (docs/inputs.md). */
     {"forward.listen", K_LISTEN_OFF, OFF(forward_listen), 0, 0,
      "HOST:PORT of the Fluentd Forward input (TCP, usually :24224), or off"},
@@ -225,6 +253,9 @@ void config_init(evd_config *c) {
   c->otlp_stream_attribute = strdup("service.name");
   c->http_idle_timeout_ns = 60 * NS_PER_SEC;
   c->http_max_header_bytes = 64 * 1024;
+  c->http_max_connections = 10000;
+  c->http_header_timeout_ns = 10 * NS_PER_SEC;
+  c->http_body_timeout_ns = 120 * NS_PER_SEC;
   c->sync = STORE_SYNC_BATCH;
   c->sync_interval_ns = NS_PER_SEC;
   c->segment_max_bytes = 128ull * 1024 * 1024;
@@ -232,6 +263,9 @@ void config_init(evd_config *c) {
   c->queue_max_bytes = 64ull * 1024 * 1024;
   c->retention_max_age_ns = 0;
   c->retention_max_bytes = 0;
+  c->purge_after_ns = 0;
+  c->purge_archived_after_ns = 0;
+  c->purge_interval_ns = 3600 * NS_PER_SEC;
   evd_limits_default(&c->limits);
   c->log_level = LOG_INFO;
   c->tail_keepalive_ns = 15 * NS_PER_SEC;
@@ -280,11 +314,15 @@ void config_free(evd_config *c) {
                      &c->lines_listen, &c->lines_format, &c->lines_stream,
                      &c->syslog_tls_cert, &c->syslog_tls_key, &c->lines_tls_cert, &c->lines_tls_key, &c->es_index_rule, &c->es_default_type,
                      &c->otlp_default_type, &c->otlp_stream_attribute,
-                     &c->auth_mode, &c->auth_allow_insecure};
+                     &c->auth_mode, &c->auth_allow_insecure,
+                     &c->http_tls_cert, &c->http_tls_key, &c->http_tls_client_ca,
+                     &c->grpc_tls_client_ca};
   for (size_t i = 0; i < sizeof inputs5 / sizeof inputs5[0]; i++) {
     free(*inputs5[i]);
     *inputs5[i] = NULL;
   }
+  free(c->purge_streams); /* lifecycle (issue 7) */
+  c->purge_streams = NULL;
   free_dirlist(c);
   free_streams(c);
   outputs_config_free(c);

@@ -38,6 +38,10 @@ typedef struct evd_config {
   uint64_t queue_max_bytes;          /* store.queue_max_bytes */
   int64_t retention_max_age_ns;      /* retention.max_age (0 = keep) */
   uint64_t retention_max_bytes;      /* retention.max_bytes (0 = no bound) */
+  int64_t purge_after_ns;            /* purge.after (0 = never; docs/lifecycle.md) */
+  int64_t purge_archived_after_ns;   /* purge.archived_after (0 = as purge.after) */
+  int64_t purge_interval_ns;         /* purge.interval */
+  char *purge_streams;               /* purge.streams "stream=dur,..." (NULL = none) */
   evd_limits limits;                 /* limits.* */
   int log_level;                     /* log_level (LOG_*) */
   int64_t tail_keepalive_ns;         /* tail.keepalive */
@@ -99,6 +103,17 @@ typedef struct evd_config {
   /* Access control of issue 7 (src/server/auth.h; docs/security.md). */
   char *auth_mode;                   /* auth.mode: "on" | "off" */
   char *auth_allow_insecure;         /* auth.allow_insecure: "true" | "false" */
+  /* Transport security and hostile input of issue 7 (src/server/tls.h, ratelimit.h;
+   * docs/security.md). */
+  char *http_tls_cert;               /* http.tls.cert (NULL: plain HTTP) */
+  char *http_tls_key;                /* http.tls.key */
+  char *http_tls_client_ca;          /* http.tls.client_ca (NULL: no client certificates) */
+  char *grpc_tls_client_ca;          /* grpc.tls.client_ca (NULL: no client certificates) */
+  uint64_t http_max_connections;     /* http.max_connections (0 = no bound) */
+  int64_t http_header_timeout_ns;    /* http.header_timeout: first byte to end of headers */
+  int64_t http_body_timeout_ns;      /* http.body_timeout: first byte to end of body */
+  uint64_t rate_per_token;           /* limits.rate_per_token: requests/s (0 = off) */
+  uint64_t rate_per_peer;            /* limits.rate_per_peer: requests/s (0 = off) */
 } evd_config;
 
 /* Fill c with the defaults (runs out of the box: ./data, 127.0.0.1:8910, sync batch). */

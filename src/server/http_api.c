@@ -50,6 +50,7 @@ static const char *reason_phrase(int code) {
     case 409: return "Conflict";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return NULL;
@@ -490,7 +491,7 @@ static void handle_metrics(server *s, struct evhttp_request *req) {
   /* Count this scrape before rendering so it sees itself. */
   metrics_count_request(&s->m, ROUTE_METRICS, http_method_of(req), 200);
   if (metrics_render(&s->m, &x, &out) != 0 || outputs_render_metrics(s->outputs, &out) != 0 ||
-      http_auth_render_metrics(s, &out) != 0) {
+      http_auth_render_metrics(s, &out) != 0 || http_conn_render_metrics(s, &out) != 0) {
     buf_free(&out);
     http_reply_error(s, req, ROUTE_METRICS, 500, "out of memory");
     return;
@@ -531,6 +532,10 @@ static void route_request(server *s, struct evhttp_request *req) {
   } else if (strcmp(path, "/v1/events/histogram") == 0) {
     if (is_get(m)) http_query_histogram(s, req, query);
     else http_method_not_allowed(s, req, ROUTE_HISTOGRAM, "GET, HEAD");
+  } else if (strcmp(path, "/v1/events/archive") == 0 || strcmp(path, "/v1/events/delete") == 0 ||
+             strcmp(path, "/v1/events/purge") == 0) {
+    if (m == EVHTTP_REQ_POST) http_lifecycle_handle(s, req, path + 11);
+    else http_method_not_allowed(s, req, ROUTE_LIFECYCLE, "POST");
   } else if (strncmp(path, "/v1/events/", 11) == 0 && path[11] && !strchr(path + 11, '/')) {
     if (is_get(m)) http_query_get(s, req, path + 11);
     else http_method_not_allowed(s, req, ROUTE_GET, "GET, HEAD");
@@ -564,23 +569,23 @@ static void route_request(server *s, struct evhttp_request *req) {
  * a token allowed to do what the endpoint does; the handler then runs as that principal. */
 static void on_request(struct evhttp_request *req, void *arg) {
   server *s = arg;
-  if (!s->auth) {
-    route_request(s, req);
-    return;
-  }
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-  if (path && strcmp(path, "/healthz") == 0) {
-    route_request(s, req);
-    return;
-  }
+  int healthz = path && strcmp(path, "/healthz") == 0;
   auth_action act;
   route r;
   int basic;
   http_auth_classify(path ? path : "/", evhttp_request_get_command(req) == EVHTTP_REQ_POST, &act,
                      &r, &basic);
+  /* Connection layer (http_conn.c): the request is in; limits.rate_per_peer. */
+  if (!http_conn_on_request(s, req, healthz ? ROUTE_HEALTHZ : r)) return;
+  if (!s->auth || healthz) {
+    route_request(s, req);
+    return;
+  }
   auth_principal who;
   if (!http_auth_request(s, req, r, act, basic, &who)) return;
+  if (!http_conn_rate_token(s, req, r, &who)) return; /* limits.rate_per_token */
   s->req_principal = &who;
   route_request(s, req);
   s->req_principal = NULL;
@@ -599,6 +604,7 @@ int http_api_start(server *s, char *err, size_t errlen) {
     return -1;
   }
   evhttp_set_gencb(s->http, on_request, s);
+  if (http_conn_setup(s, err, errlen) != 0) return -1; /* TLS, limits (http_conn.c) */
   evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
@@ -629,14 +635,16 @@ int http_api_start(server *s, char *err, size_t errlen) {
       struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
       evutil_inet_ntop(AF_INET6, &a6->sin6_addr, addr, sizeof addr);
       real_port = ntohs(a6->sin6_port);
-      snprintf(s->listen_url, sizeof s->listen_url, "http://[%s]:%d", addr, real_port);
+      snprintf(s->listen_url, sizeof s->listen_url, "%s://[%s]:%d",
+               http_conn_is_tls(s) ? "https" : "http", addr, real_port);
       return 0;
     }
     struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
     evutil_inet_ntop(AF_INET, &a4->sin_addr, addr, sizeof addr);
     real_port = ntohs(a4->sin_port);
   }
-  snprintf(s->listen_url, sizeof s->listen_url, "http://%s:%d", addr, real_port);
+  snprintf(s->listen_url, sizeof s->listen_url, "%s://%s:%d",
+           http_conn_is_tls(s) ? "https" : "http", addr, real_port);
   return 0;
 }
 

@@ -105,12 +105,14 @@ typedef struct get_ctx {
   server *s;
   struct evbuffer *out;
   int hidden; /* the event exists but the caller may not see it: answered as missing */
+  int show_archived; /* ?archived=true|any (docs/lifecycle.md); else archived = missing */
 } get_ctx;
 
 static int on_get_record(void *arg, uint64_t seq, const record_view *rv) {
   (void)seq;
   get_ctx *g = arg;
-  if (!http_auth_visible(g->s, rv)) {
+  if (!http_auth_visible(g->s, rv) ||
+      (!g->show_archived && (store_marks_of(g->s->st, seq) & STORE_MARK_ARCHIVED))) {
     g->hidden = 1;
     return 0;
   }
@@ -127,7 +129,10 @@ void http_query_get(server *s, struct evhttp_request *req, const char *raw_id) {
     goto done;
   }
   struct evbuffer *out = evhttp_request_get_output_buffer(req);
-  get_ctx g = {s, out, 0};
+  get_ctx g = {s, out, 0, 0};
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *gq = uri ? evhttp_uri_get_query(uri) : NULL;
+  if (gq && (strstr(gq, "archived=true") || strstr(gq, "archived=any"))) g.show_archived = 1;
   int rc = store_get(s->st, id, idlen, on_get_record, &g);
   if (rc == -ENOENT || (rc == 0 && g.hidden)) {
     http_reply_error(s, req, ROUTE_GET, 404, "event not found");

@@ -620,6 +620,11 @@ void http_auth_classify(const char *path, int is_post, auth_action *act, route *
     *act = AUTH_ACT_READ, *r = ROUTE_COUNT;
   } else if (strcmp(path, "/v1/events/histogram") == 0) {
     *act = AUTH_ACT_READ, *r = ROUTE_HISTOGRAM;
+  } else if (strcmp(path, "/v1/events/archive") == 0 || strcmp(path, "/v1/events/delete") == 0 ||
+             strcmp(path, "/v1/events/purge") == 0) {
+    /* lifecycle: READ lets every reading role through; http_lifecycle.c then refuses the
+     * roles that may not manage events (docs/security.md) */
+    *act = AUTH_ACT_READ, *r = ROUTE_LIFECYCLE;
   } else if (strncmp(path, "/v1/events/", 11) == 0) {
     *act = AUTH_ACT_READ, *r = ROUTE_GET;
   } else if (strcmp(path, "/v1/tail") == 0) {

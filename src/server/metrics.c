@@ -25,6 +25,7 @@ static const char *const ROUTE_LABELS[ROUTE__COUNT] = {
     [ROUTE_ES] = "/{index}/_doc|_bulk",
     [ROUTE_OTLP_LOGS] = "/v1/logs",
     [ROUTE_TOKENS] = "/v1/tokens",
+    [ROUTE_LIFECYCLE] = "/v1/events/archive|delete|purge",
     [ROUTE_OTHER] = "other",
 };
 

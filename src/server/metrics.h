@@ -33,6 +33,7 @@ typedef enum route {
   ROUTE_ES,         /* Elasticsearch-compatible: GET /, /{index}/_doc, /_bulk, ... */
   ROUTE_OTLP_LOGS,  /* POST /v1/logs (OTLP/HTTP) */
   ROUTE_TOKENS,     /* /v1/tokens and /v1/tokens/{id} (access control, http_tokens.c) */
+  ROUTE_LIFECYCLE,  /* POST /v1/events/archive, /delete, /purge (http_lifecycle.c) */
   ROUTE_OTHER,      /* anything else (404s) */
   ROUTE__COUNT
 } route;

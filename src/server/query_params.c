@@ -155,7 +155,7 @@ int cursor_decode(const char *s, size_t n, store_pos *pos, int *desc) {
 enum {
   P_STREAM, P_TYPE, P_TAG, P_SOURCE, P_TENANT, P_CORRELATION_ID, P_SEVERITY, P_LABEL, P_KEY,
   P_SINCE, P_UNTIL, P_Q, P_LIMIT, P_ORDER, P_CURSOR, P_INTERVAL, P_BY, P_LAST_EVENT_ID,
-  P__COUNT
+  P_ARCHIVED, P__COUNT
 };
 
 #define EP_ALL ((1u << QP_QUERY) | (1u << QP_COUNT) | (1u << QP_HISTOGRAM) | (1u << QP_TAIL))
@@ -182,6 +182,7 @@ static const struct {
     [P_INTERVAL] = {"interval", 1u << QP_HISTOGRAM},
     [P_BY] = {"by", 1u << QP_HISTOGRAM},
     [P_LAST_EVENT_ID] = {"last_event_id", 1u << QP_TAIL},
+    [P_ARCHIVED] = {"archived", EP_ALL}, /* docs/lifecycle.md */
 };
 
 static const char *const ENDPOINT_NAMES[] = {"/v1/events", "/v1/events/count",
@@ -299,6 +300,16 @@ static int apply_param(int which, const char *v, size_t vn, int64_t now_ns, cons
       }
       return 0;
     }
+    case P_ARCHIVED: /* archived events (docs/lifecycle.md): hidden by default */
+      if (strcmp(v, "true") == 0) out->filter.archived = STORE_ARCHIVED_ONLY;
+      else if (strcmp(v, "false") == 0) out->filter.archived = STORE_ARCHIVED_HIDE;
+      else if (strcmp(v, "any") == 0) out->filter.archived = STORE_ARCHIVED_INCLUDE;
+      else {
+        set_err(err, errlen, "parameter 'archived': '%s' is not true, false or any",
+                printable(v, vn, pv));
+        return -1;
+      }
+      return 0;
     case P_LIMIT: {
       uint64_t n = 0;
       int ok = vn > 0 && vn <= 12;
@@ -369,6 +380,7 @@ int query_params_parse(const char *qs, size_t len, qp_endpoint ep, const qp_limi
                        int64_t now_ns, arena *a, query_params *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   store_filter_init(&out->filter);
+  out->filter.archived = STORE_ARCHIVED_HIDE; /* ?archived=true|any shows them */
   out->limit = lim->default_limit;
   out->desc = 1;
   out->by = STORE_GROUP_NONE;

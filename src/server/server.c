@@ -53,7 +53,10 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg) {
   server *s = arg;
   char err[1024];
   int rc = server_registry_reload(s, err, sizeof err);
-  if (rc == -2) log_warn(&s->log, "SIGHUP: %s; nothing to reload", err);
+  int tls = 0;
+  for (size_t i = 0; i < SERVER_TLS_MAX; i++) tls |= s->tls_holders[i] != NULL;
+  if (rc == -2 && !tls) log_warn(&s->log, "SIGHUP: %s; nothing to reload", err);
+  server_tls_reload(s); /* certificates of the TLS listeners (tls.h); failures logged */
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
@@ -168,6 +171,7 @@ int server_new(evd_config *cfg, server **out, char *err, size_t errlen) {
   store_set_commit_hook(s->st, commit_fanout, s);
   if (server_auth_start(s, err, errlen) != 0) goto fail; /* access control (http_tokens.c) */
   if (server_outputs_start(s, err, errlen) != 0) goto fail;
+  if (lifecycle_start(s, err, errlen) != 0) goto fail; /* periodic purge (http_lifecycle.c) */
   if (http_api_start(s, err, errlen) != 0) goto fail;
   if (inputs_start(s, &s->inputs, err, errlen) != 0) goto fail;
   *out = s;
@@ -202,6 +206,7 @@ void server_free(server *s) {
     evhttp_free(s->http);
     s->http = NULL;
   }
+  http_conn_free(s); /* after evhttp_free: drops the connection references (http_conn.c) */
   /* Output workers stop before the store closes (blocked destinations are told, cursors
    * flushed); the set itself is freed after it, since commits still call the hook. */
   outputs_stop(s->outputs);
@@ -219,6 +224,7 @@ void server_free(server *s) {
   s->inputs = NULL;
   tail_hub_free(s->tail);
   server_auth_free(s); /* after evhttp_free: held 401 answers see their connections close */
+  lifecycle_stop(s);
   if (s->done_ev) event_free(s->done_ev);
   if (s->stop_timer) event_free(s->stop_timer);
   if (s->sig_term) event_free(s->sig_term);

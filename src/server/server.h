@@ -36,6 +36,8 @@ struct evhttp_bound_socket;
 struct evhttp_request;
 
 typedef struct tail_hub tail_hub;
+struct evd_tls;
+#define SERVER_TLS_MAX 8 /* TLS listeners whose certificates SIGHUP reloads */
 
 typedef struct server {
   evd_config cfg;
@@ -79,6 +81,14 @@ typedef struct server {
    * outside a request); ingest_begin takes it as the batch's principal. */
   struct http_auth *auth;
   const struct auth_principal *req_principal;
+
+  /* Transport security and hostile input (http_conn.c, tls.h, ratelimit.h): the HTTP
+   * connection tracker, and the TLS holders SIGHUP reloads (HTTP's, gRPC's, ...). */
+  struct http_conns *conns;
+  struct evd_tls *tls_holders[SERVER_TLS_MAX];
+
+  /* Periodic purge (http_lifecycle.c; purge.* settings): NULL when purge is off. */
+  struct event *purge_ev;
 
   /* Shutdown. */
   int stopping;
@@ -151,6 +161,15 @@ void http_query_histogram(server *s, struct evhttp_request *req, const char *que
 void http_query_get(server *s, struct evhttp_request *req, const char *raw_id);
 /* The query limits from the configuration. */
 void http_query_limits(const server *s, qp_limits *ql);
+/* http_lifecycle.c: POST /v1/events/{archive,delete,purge} (what = "archive", ...). */
+void http_lifecycle_handle(server *s, struct evhttp_request *req, const char *what);
+/* Run the purge now (purge.* settings); *deleted gets the number of events deleted. Loop
+ * thread. Returns 0 or -errno. */
+int lifecycle_purge_run(server *s, uint64_t *deleted);
+/* Start the periodic purge when any purge.* retention is set (every purge.interval).
+ * Returns 0 or -1 with err. lifecycle_stop frees the timer (NULL-safe). */
+int lifecycle_start(server *s, char *err, size_t errlen);
+void lifecycle_stop(server *s);
 
 /* ---- http_tokens.c (access control; auth.h) ---- */
 
@@ -183,6 +202,30 @@ void http_auth_classify(const char *path, int is_post, auth_action *act, route *
 void http_tokens_route(server *s, struct evhttp_request *req, const char *path);
 /* Append the auth metrics (Prometheus text) to out. Returns 0 or -1 (OOM). */
 int http_auth_render_metrics(const server *s, buf *out);
+
+/* ---- http_conn.c (TLS, connection limits, slow clients, rate limits; issue 7) ---- */
+
+/* Set up the HTTP connection layer on s->http (before binding): TLS from http.tls.*, the
+ * connection tracker (http.max_connections, http.header_timeout, http.body_timeout) and the
+ * rate limiters. Returns 0 or -1 with err (e.g. a certificate that cannot be used). */
+int http_conn_setup(server *s, char *err, size_t errlen);
+/* 1 if the HTTP API speaks TLS. */
+int http_conn_is_tls(const server *s);
+/* At the start of every request: the request is fully in (stops its slow-client clock),
+ * then limits.rate_per_peer. Returns 1 to go on, 0 when answered (429). */
+int http_conn_on_request(server *s, struct evhttp_request *req, route r);
+/* limits.rate_per_token for an authenticated request. Returns 1 to go on, 0 when answered. */
+int http_conn_rate_token(server *s, struct evhttp_request *req, route r,
+                         const auth_principal *p);
+/* Append the connection metrics (Prometheus text). Returns 0 or -1 (OOM). */
+int http_conn_render_metrics(const server *s, buf *out);
+/* After evhttp_free. */
+void http_conn_free(server *s);
+/* TLS holders reloaded by SIGHUP (at most SERVER_TLS_MAX; not owned). */
+void server_tls_register(server *s, struct evd_tls *t);
+void server_tls_unregister(server *s, struct evd_tls *t);
+/* Reload every registered certificate (logged). Returns how many failed. */
+int server_tls_reload(server *s);
 
 /* ---- tail.c ---- */
 

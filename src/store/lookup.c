@@ -122,6 +122,7 @@ int store_get(store *s, const char *id, size_t idlen, store_record_cb cb, void *
   uint64_t seq;
   record_view rv;
   rc = find_id(s, &sn, id, idlen, &rr, &seq, &rv);
+  if (rc == 0 && (store_marks_of(s, seq) & STORE_MARK_DELETED)) rc = -ENOENT; /* marks.c */
   if (rc == 0) cb(arg, seq, &rv);
   recreader_free(&rr);
   store_snap_release(&sn);
@@ -137,6 +138,7 @@ int store_seq_of_id(store *s, const char *id, size_t idlen, uint64_t *seq) {
   recreader_init(&rr);
   record_view rv;
   rc = find_id(s, &sn, id, idlen, &rr, seq, &rv);
+  if (rc == 0 && (store_marks_of(s, *seq) & STORE_MARK_DELETED)) rc = -ENOENT;
   recreader_free(&rr);
   store_snap_release(&sn);
   return rc;

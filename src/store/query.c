@@ -82,6 +82,10 @@ typedef struct qctx {
   size_t ngroups, capgroups;
   uint32_t *gslots;
   size_t ngslots;
+  /* archive/delete marks of the current segment (marks.c): the slice [mlo, mhi) of
+   * s->marks, looked at under s->marks.lock (held by eval_locked) */
+  size_t mlo, mhi;
+  int segmarked;
   uint32_t *grp; /* per ordinal of the current segment */
   size_t capgrp;
   int grp_ready;
@@ -461,6 +465,10 @@ static inline int passes(const qctx *q, const segview *v, uint32_t ord) {
   int64_t t = v->times[ord];
   if (t < q->f->since_ns || t >= q->f->until_ns) return 0;
   if (q->f->min_severity > 0 && v->sevs[ord] < q->f->min_severity) return 0;
+  if (q->segmarked &&
+      !marks_visible(marks_kind_in(&q->s->marks, q->mlo, q->mhi, segview_seq(v, ord)),
+                     q->f->archived))
+    return 0;
   return 1;
 }
 
@@ -529,6 +537,7 @@ static int eval_seg(qctx *q, const segview *v, uint32_t segi, uint32_t from, int
   if (v->n == 0 || from >= v->n) return 0;
   if (mt->max_time < f->since_ns || mt->min_time >= f->until_ns) return 0;
   if (f->min_severity > 0 && mt->max_sev < f->min_severity) return 0;
+  if (f->archived == STORE_ARCHIVED_ONLY && !q->segmarked) return 0; /* nothing archived here */
   if (q->mode == QM_TOPK) {
     int64_t lt = q->desc ? mt->min_time : mt->max_time;
     uint64_t ls = q->desc ? mt->first_seq : mt->last_seq;
@@ -564,7 +573,7 @@ static int eval_seg(qctx *q, const segview *v, uint32_t segi, uint32_t from, int
     if (r) return r < 0 ? q->err : 0;
   }
   int full_window = !q->has_time || (mt->min_time >= f->since_ns && mt->max_time < f->until_ns);
-  int no_sev = f->min_severity <= 0;
+  int no_sev = f->min_severity <= 0 && !q->segmarked; /* marks: visit each record */
   if (q->nlists == 0) {
     if (q->mode == QM_COUNT && !collect && from == 0 && no_sev) {
       if (full_window) {
@@ -576,7 +585,8 @@ static int eval_seg(qctx *q, const segview *v, uint32_t segi, uint32_t from, int
         return 0;
       }
     }
-    if (q->mode == QM_TOPK && !collect && v->bytime && from == 0) {
+    if (q->mode == QM_TOPK && !collect && v->bytime && from == 0 &&
+        (!q->segmarked || f->archived != STORE_ARCHIVED_ONLY)) {
       topk_bytime(q, v, segi);
       return q->err;
     }
@@ -625,13 +635,21 @@ static int eval_seg(qctx *q, const segview *v, uint32_t segi, uint32_t from, int
 static int eval_locked(qctx *q, size_t segi, uint32_t from, int collect, size_t max,
                        uint32_t *resume, uint64_t *last_seq, uint32_t *n) {
   const seg *g = q->sn.segs[segi];
+  pthread_rwlock_rdlock(&q->s->marks.lock);
   if (g->mem) pthread_rwlock_rdlock(&q->s->lock);
   segview v;
   seg_view(g, &v);
+  if (v.n) {
+    marks_range(&q->s->marks, v.meta.first_seq, v.meta.last_seq, &q->mlo, &q->mhi);
+  } else {
+    q->mlo = q->mhi = 0;
+  }
+  q->segmarked = q->mlo < q->mhi;
   int rc = eval_seg(q, &v, (uint32_t)segi, from, collect, max, resume);
   if (last_seq) *last_seq = v.n ? v.meta.last_seq : 0;
   if (n) *n = v.n;
   if (g->mem) pthread_rwlock_unlock(&q->s->lock);
+  pthread_rwlock_unlock(&q->s->marks.lock);
   return rc;
 }
 
@@ -884,15 +902,22 @@ int store_scan_seq(store *s, const store_filter *f, uint64_t after_seq, size_t l
       if (max > COLLECT_CHUNK) max = COLLECT_CHUNK;
       uint32_t resume = 0, n = 0;
       uint64_t seg_last = 0;
+      pthread_rwlock_rdlock(&s->marks.lock);
       if (g->mem) pthread_rwlock_rdlock(&s->lock);
       segview v;
       seg_view(g, &v);
       if (first) from = segview_ord_of_seq(&v, after_seq + 1);
       first = 0;
+      if (v.n)
+        marks_range(&s->marks, v.meta.first_seq, v.meta.last_seq, &q.mlo, &q.mhi);
+      else
+        q.mlo = q.mhi = 0;
+      q.segmarked = q.mlo < q.mhi;
       rc = eval_seg(&q, &v, (uint32_t)segi, from, 1, max, &resume);
       n = v.n;
       seg_last = v.n ? v.meta.last_seq : 0;
       if (g->mem) pthread_rwlock_unlock(&s->lock);
+      pthread_rwlock_unlock(&s->marks.lock);
       if (rc) break;
       for (size_t i = 0; i < q.ncands && !stop; i++) {
         const recinfo *c = &q.cands[i];

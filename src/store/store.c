@@ -416,6 +416,7 @@ int store_open(const store_options *o, store **out, char *err, size_t errlen) {
   pthread_mutex_init(&s->qmu, NULL);
   pthread_mutex_init(&s->guard_mu, NULL);
   pthread_mutex_init(&s->stmu, NULL);
+  marks_init(s);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -442,6 +443,7 @@ int store_open(const store_options *o, store **out, char *err, size_t errlen) {
   }
   if (take_lock(s, err, errlen) != 0) goto fail;
   if (recover(s, err, errlen) != 0) goto fail;
+  if (marks_open(s, err, errlen) != 0) goto fail;
   atomic_store(&s->committed_seq, s->next_seq - 1);
   pthread_mutex_lock(&s->stmu);
   s->st.recovered_truncated_bytes = s->rep.truncated_bytes;
@@ -469,6 +471,7 @@ void store_close(store *s) {
   for (size_t i = 0; i < s->nsegs; i++) seg_unref(s->segs[i]);
   free(s->segs);
   cmap_free(&s->clients);
+  marks_close(s);
   if (s->dirfd >= 0) close(s->dirfd);
   if (s->lockfd >= 0) close(s->lockfd); /* releases the flock */
   pthread_rwlock_destroy(&s->lock);
@@ -555,9 +558,11 @@ int seg_check(const seg *g, char *err, size_t errlen) {
 /* See store_internal.h. */
 int store__check(store *s, char *err, size_t errlen) {
   int rc = 0;
+  uint64_t archived_marks, deleted_marks;
+  store_marks_stats(s, &archived_marks, &deleted_marks); /* before s->lock (lock order) */
   pthread_rwlock_rdlock(&s->lock);
   uint64_t prev_last = 0;
-  int contiguous = s->rep.corrupt_records == 0;
+  int contiguous = s->rep.corrupt_records == 0 && deleted_marks == 0; /* compaction leaves gaps */
   for (size_t i = 0; i < s->nsegs && rc == 0; i++) {
     const seg *g = s->segs[i];
     rc = seg_check(g, err, errlen);

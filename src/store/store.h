@@ -39,6 +39,9 @@ typedef struct store_options {
   int64_t retention_age_ns;      /* drop sealed segments whose newest event is older; 0 = keep */
   uint64_t retention_max_bytes;  /* drop oldest sealed segments while total exceeds; 0 = no bound */
   uint64_t queue_max_bytes;      /* bound on bytes queued for the writer (default 64 MiB) */
+  /* Rewrite a sealed segment without its deleted records (store_mark) once at least this
+   * fraction of its records is deleted (default 0 = 0.25; above 1 = never). */
+  double compact_deleted_ratio;
   /* Called from any store thread; msg is one line without newline. May be NULL. */
   void (*log)(void *arg, int level, const char *msg);
   void *log_arg;
@@ -124,7 +127,14 @@ typedef struct store_filter {
   /* Tenant subtree (access control, src/server/auth.h): tenant == tenant_prefix or starts
    * with tenant_prefix + "/". NULL or "" = any tenant. Combines with exact[EVF_TENANT]. */
   const char *tenant_prefix;
+  /* Archived records (store_mark): STORE_ARCHIVED_INCLUDE (0, the default of
+   * store_filter_init and of a zeroed filter: outputs and internal readers see them),
+   * STORE_ARCHIVED_HIDE (the API's default), STORE_ARCHIVED_ONLY (?archived=true).
+   * Deleted records are never returned. */
+  int archived;
 } store_filter;
+
+enum { STORE_ARCHIVED_INCLUDE = 0, STORE_ARCHIVED_HIDE = 1, STORE_ARCHIVED_ONLY = 2 };
 
 /* A filter that matches everything. */
 void store_filter_init(store_filter *f);
@@ -180,6 +190,28 @@ int store_seq_of_id(store *s, const char *id, size_t idlen, uint64_t *seq);
 int store_scan_seq(store *s, const store_filter *f, uint64_t after_seq, size_t limit,
                    store_record_cb cb, void *arg, uint64_t *last_seq);
 
+/* ---- archive and delete marks (marks.c; docs/storage.md "Marks") ------------------- */
+
+#define STORE_MARK_ARCHIVED 1u
+#define STORE_MARK_DELETED 2u
+
+/* Mark the records with these seqs archived or deleted (kind = STORE_MARK_ARCHIVED or
+ * STORE_MARK_DELETED). Seqs that are not committed, already carry the mark, or are deleted
+ * are skipped; *changed (may be NULL) is set to how many records got the mark. The marks are
+ * written and fdatasynced before the call returns and before any reader sees them; from then
+ * on every read path applies them (store_filter.archived; deleted records are gone from
+ * query, count, histogram, get, seq_of_id and scan_seq). Deleted records are removed from
+ * disk when their segment is compacted or dropped by retention. Any thread; blocks for the
+ * fsync. Returns 0, -EINVAL (bad kind), -ENOMEM, or -errno of the write (after which marking
+ * is refused with -EROFS until the store is reopened). */
+int store_mark(store *s, const uint64_t *seqs, size_t n, unsigned kind, uint64_t *changed);
+
+/* The mark bits (STORE_MARK_*) of one seq, 0 when unmarked. Any thread. */
+unsigned store_marks_of(store *s, uint64_t seq);
+
+/* Number of records currently marked archived (and not deleted), and deleted. */
+void store_marks_stats(store *s, uint64_t *archived, uint64_t *deleted);
+
 /* ---- state for metrics -------------------------------------------------------------- */
 
 #define STORE_FSYNC_BUCKETS 14
@@ -202,6 +234,8 @@ typedef struct store_stats {
   uint64_t retention_dropped_segments;
   uint64_t recovered_truncated_bytes; /* torn tail cut at the last open */
   uint64_t corrupt_records;           /* corrupt records reported at the last open */
+  uint64_t compacted_segments;        /* segments rewritten without deleted records */
+  uint64_t compacted_bytes;           /* bytes reclaimed by those rewrites */
   int failed;                         /* 1 if the store refuses writes (I/O error) */
 } store_stats;
 

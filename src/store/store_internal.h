@@ -351,6 +351,16 @@ struct store_batch {
   void *cb_arg;
 };
 
+/* Archive/delete marks (marks.c): sorted by seq. */
+typedef struct store_marks {
+  pthread_rwlock_t lock; /* readers vs. publishing a merged array */
+  pthread_mutex_t wmu;   /* serializes markers */
+  int fd;                /* marks.log, O_APPEND; -1 when marking is refused */
+  uint64_t *seq;
+  uint8_t *kind;
+  size_t n, cap;
+} store_marks;
+
 struct store {
   store_options opt;
   char *dir;
@@ -400,6 +410,8 @@ struct store {
   pthread_mutex_t stmu;
   store_stats st;
 
+  store_marks marks; /* marks.c */
+
   /* fault injection for tests (store__inject_*) */
   atomic_int inject_write_errno, inject_write_count, inject_fsync_errno;
 };
@@ -418,6 +430,9 @@ int seg_seal(store *s, uint64_t base_seq, int fd, const memidx *m, seg **out);
 /* Mark the store failed with err (-EIO...), log why, and complete every queued batch with
  * err. Writer thread. */
 void writer_fail_store(store *s, int err, const char *why);
+
+/* compact.c (writer thread): rewrite sealed segments with enough deleted records. */
+void compact_run(store *s);
 
 /* retention.c (writer thread) */
 void retention_run(store *s);
@@ -438,6 +453,18 @@ int store_snap_locate(store *s, const store_snap *sn, uint64_t seq, size_t *segi
                       uint64_t *span);
 /* Read the record with this seq (writer thread, or a reader with a snapshot). */
 int store_read_seq(store *s, const store_snap *sn, uint64_t seq, recreader *rr, record_view *rv);
+
+/* marks.c */
+void marks_init(store *s);  /* locks; before recovery */
+/* Load marks.log (after recovery; drops marks of seqs no longer retained). 0 or -1 + err. */
+int marks_open(store *s, char *err, size_t errlen);
+void marks_close(store *s);
+/* Slice [*lo, *hi) of the marks with first <= seq <= last. Caller holds marks.lock (read). */
+void marks_range(const store_marks *m, uint64_t first, uint64_t last, size_t *lo, size_t *hi);
+/* Kind bits of seq within the slice [lo, hi), 0 when unmarked. */
+unsigned marks_kind_in(const store_marks *m, size_t lo, size_t hi, uint64_t seq);
+/* Whether a record with these mark bits is visible under store_filter.archived. */
+int marks_visible(unsigned kind, int archived_mode);
 
 /* Test hooks (fault injection; used by the unit tests only). */
 void store__inject_write_error(store *s, int err, int count);

@@ -609,6 +609,7 @@ static void try_roll(store *s, const char *why) {
     return;
   }
   retention_run(s);
+  compact_run(s);
   s->last_retention_ns = store_now_ns();
 }
 
@@ -670,6 +671,7 @@ static void periodic(store *s) {
     try_roll(s, "age");
   if (now - s->last_retention_ns >= RETENTION_EVERY_NS) {
     retention_run(s);
+    compact_run(s);
     s->last_retention_ns = now;
     /* Give memory back while things are quiet: index pages that queries mapped in, and
      * heap freed by rolls and batches (docs/storage.md, "Memory"). */

@@ -150,7 +150,7 @@ evd_start() {
   EVD_ALL_PIDS+=("$EVD_PID")
   local line=""
   for _ in $(seq 1 200); do
-    line=$(grep -m1 -o 'eventd: listening on http://[^ ]*' "$EVD_LOG" 2>/dev/null || true)
+    line=$(grep -m1 -oE 'eventd: listening on https?://[^ ]*' "$EVD_LOG" 2>/dev/null || true)
     [[ -n $line ]] && break
     kill -0 "$EVD_PID" 2>/dev/null || break
     sleep 0.05

@@ -39,6 +39,7 @@ body_of() {
     token) printf '%s' '{"role":"read","tenant":"acme/prod"}' ;;
     bulk) printf '%s\n%s\n' '{"index":{"_index":"app-prod"}}' '{"message":"matrix","tenant":"acme/prod"}' ;;
     otlp) printf '%s' '{"resourceLogs":[]}' ;;
+    lifecycle) printf '%s' '{"type":"matrix.nothing"}' ;; # archive/delete (docs/lifecycle.md)
     *) ;;
   esac
 }

@@ -14,3 +14,5 @@
 #include "test-list-inputs-http.h"
 #include "test-list-client.h"
 #include "test-list-auth.h"
+#include "test-list-lifecycle.h"
+#include "test-list-tls.h"

@@ -38,6 +38,7 @@
 #include "inputs/grpc/grpc.h"
 #include "inputs/grpc/grpc_internal.h"
 #include "inputs/grpc/grpc_tls.h"
+#include "server/tls.h"
 #include "server/server.h"
 
 #define OUTPUT_HIGH_WATER (256 * 1024)       /* stop serializing frames above this */
@@ -58,7 +59,7 @@ struct grpc_server {
   arena scratch;         /* decoding one message at a time (loop thread) */
   nghttp2_session_callbacks *cbs;
   nghttp2_option *opt;
-  grpc_tls_ctx *tls;     /* NULL: h2c; else TLS with ALPN h2 (grpc.tls.*) */
+  evd_tls *tls;          /* NULL: h2c; else TLS with ALPN h2 (grpc.tls.*; reloaded on SIGHUP) */
 };
 
 struct grpc_conn {
@@ -563,7 +564,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   if (g->tls) {
     /* The bufferevent owns the SSL (freed with it, BEV_OPT_CLOSE_ON_FREE); the handshake
      * runs before any HTTP/2 bytes, which wait in the output buffer meanwhile. */
-    SSL *ssl = SSL_new(g->tls);
+    SSL *ssl = evd_tls_ssl_new(g->tls);
     conn->bev = ssl ? bufferevent_openssl_socket_new(g->s->base, fd, ssl,
                                                      BUFFEREVENT_SSL_ACCEPTING,
                                                      BEV_OPT_CLOSE_ON_FREE)
@@ -644,17 +645,23 @@ static int grpc_start(server *s, void **state, char *err, size_t errlen) {
   nghttp2_session_callbacks_set_on_stream_close_callback(g->cbs, on_stream_close);
   nghttp2_option_set_no_auto_window_update(g->opt, 1);
 
+  /* TLS (src/server/tls.h; ALPN h2 from grpc_tls.c), optionally with client certificates
+   * (grpc.tls.client_ca); the certificate is reloaded on SIGHUP. */
   const char *cert = s->cfg.grpc_tls_cert, *key = s->cfg.grpc_tls_key;
-  if ((cert && *cert) != (key && *key)) {
-    snprintf(err, errlen, "grpc.tls.cert and grpc.tls.key go together: %s is set, %s is not",
-             cert && *cert ? "grpc.tls.cert" : "grpc.tls.key",
-             cert && *cert ? "grpc.tls.key" : "grpc.tls.cert");
+  int tls = evd_tls_configured("grpc.tls", cert, key, s->cfg.grpc_tls_client_ca, err, errlen);
+  if (tls < 0) {
     grpc_free(g);
     return -1;
   }
-  if (cert && *cert && !(g->tls = grpc_tls_ctx_new(cert, key, err, errlen))) {
-    grpc_free(g);
-    return -1;
+  if (tls) {
+    evd_tls_options to = {.prefix = "grpc.tls", .cert = cert, .key = key,
+                          .client_ca = s->cfg.grpc_tls_client_ca,
+                          .configure = grpc_tls_configure, .log = &s->log};
+    if (!(g->tls = evd_tls_new(&to, err, errlen))) {
+      grpc_free(g);
+      return -1;
+    }
+    server_tls_register(s, g->tls);
   }
 
   struct evutil_addrinfo hints = {0}, *ai = NULL;
@@ -703,7 +710,9 @@ static int grpc_start(server *s, void **state, char *err, size_t errlen) {
 static void grpc_announce(void *state) {
   grpc_server *g = state;
   /* One line, parsed by tests and tools (like the HTTP one). */
-  fprintf(stderr, "eventd: grpc listening on %s%s\n", g->addr, g->tls ? " (TLS, ALPN h2)" : "");
+  fprintf(stderr, "eventd: grpc listening on %s%s\n", g->addr,
+          !g->tls ? "" : evd_tls_mtls(g->tls) ? " (TLS, ALPN h2, client certificates)"
+                                               : " (TLS, ALPN h2)");
   fflush(stderr);
 }
 
@@ -736,7 +745,10 @@ static void grpc_free(void *state) {
   if (g->lis) evconnlistener_free(g->lis);
   if (g->cbs) nghttp2_session_callbacks_del(g->cbs);
   if (g->opt) nghttp2_option_del(g->opt);
-  if (g->tls) grpc_tls_ctx_free(g->tls);
+  if (g->tls) {
+    server_tls_unregister(g->s, g->tls);
+    evd_tls_free(g->tls);
+  }
   arena_free(&g->scratch);
   free(g);
 }

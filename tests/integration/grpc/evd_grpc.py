@@ -82,7 +82,17 @@ def channel(addr, options=None):
     ca = os.environ.get("EVD_GRPC_TLS_CA")
     if ca:
         with open(ca, "rb") as f:
-            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+            root = f.read()
+        # mTLS: $EVD_GRPC_TLS_CLIENT_CERT / _KEY name the client's PEM certificate and key.
+        cert, key = os.environ.get("EVD_GRPC_TLS_CLIENT_CERT"), os.environ.get("EVD_GRPC_TLS_CLIENT_KEY")
+        chain = pkey = None
+        if cert and key:
+            with open(cert, "rb") as f:
+                chain = f.read()
+            with open(key, "rb") as f:
+                pkey = f.read()
+        creds = grpc.ssl_channel_credentials(root_certificates=root, private_key=pkey,
+                                             certificate_chain=chain)
         return grpc.secure_channel(addr, creds, options=options)
     return grpc.insecure_channel(addr, options=options)
 

@@ -1,0 +1,375 @@
+/* http_conn: the connection layer under the HTTP API — TLS (http.tls.*, tls.h), the bound on
+ * open connections (http.max_connections), slow-client timeouts (http.header_timeout,
+ * http.body_timeout), request rate limits (limits.rate_per_peer, limits.rate_per_token;
+ * ratelimit.h) and the SIGHUP reload of every listener's certificate.
+ *
+ * libevent 2.1's evhttp has no hook for new connections besides the bufferevent callback
+ * (evhttp_set_bevcb), and none when a connection ends, so each connection is tracked like
+ * this: the callback creates the bufferevent (bufferevent_openssl with TLS, a socket one
+ * otherwise), takes a reference on it (bufferevent_incref) and records it. evhttp sets its
+ * callbacks on it and clears them in bufferevent_free; the sweep timer (every 250 ms) sees
+ * the cleared read callback, drops the reference (which frees it and closes the socket) and
+ * forgets the record. evhttp shuts the socket down for writing before freeing, so clients see
+ * the end at once; only the close(2) waits for the sweep.
+ *
+ * Slow clients: an evbuffer callback on the connection's input buffer sees every byte as it
+ * arrives (decrypted, with TLS). The first byte of a request starts its clock; the end of the
+ * headers (an empty line) is found by scanning the new bytes; the request handler (evhttp's
+ * callback, once the whole request is in) stops the clock. A request whose headers are not
+ * complete within http.header_timeout, or that is not complete within http.body_timeout,
+ * has its socket shut down by the sweep; evhttp then sees the end and frees the connection.
+ * With TLS the clock starts at accept, so a handshake that never finishes is cut too.
+ * evhttp's own idle timeout (http.idle_timeout) still applies between bytes.
+ *
+ * Everything runs on the loop thread. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/timeutil.h"
+#include "server/ratelimit.h"
+#include "server/server.h"
+#include "server/tls.h"
+
+#define SWEEP_MS 250
+#define RATE_MAX_KEYS 65536
+#define CONN_SLOTS 4096 /* bev -> conn hash buckets */
+
+typedef enum conn_phase {
+  PHASE_IDLE = 0, /* between requests (or handling one) */
+  PHASE_HEAD,     /* request line and headers arriving (or TLS handshake) */
+  PHASE_BODY      /* headers in, body arriving */
+} conn_phase;
+
+typedef struct http_conn {
+  struct http_conn *prev, *next;   /* all connections */
+  struct http_conn *hnext;         /* hash chain by bev */
+  struct http_conns *set;
+  struct bufferevent *bev;         /* we hold a reference */
+  struct evbuffer_cb_entry *in_cb; /* on the input buffer */
+  conn_phase phase;
+  int64_t started_ns;              /* first byte of the current request (or accept) */
+  unsigned last4;                  /* last bytes seen in PHASE_HEAD (end-of-headers scan) */
+  int cut;                         /* shut down by us: do not log again */
+} http_conn;
+
+struct http_conns {
+  server *s;
+  http_conn *all;
+  size_t open;
+  http_conn *slots[CONN_SLOTS];
+  struct event *sweep;
+  ratelimit *rl_peer, *rl_token;
+  evd_tls *tls;
+  uint64_t refused_max, cut_header, cut_body, rate_limited_peer, rate_limited_token;
+};
+
+static size_t slot_of(const struct bufferevent *bev) {
+  uintptr_t p = (uintptr_t)bev;
+  return (size_t)((p >> 4) ^ (p >> 16)) % CONN_SLOTS;
+}
+
+static http_conn *conn_find(struct http_conns *cs, const struct bufferevent *bev) {
+  http_conn *c = cs->slots[slot_of(bev)];
+  while (c && c->bev != bev) c = c->hnext;
+  return c;
+}
+
+/* Forget c and drop our reference on its bufferevent (evhttp has freed its side). */
+static void conn_forget(http_conn *c) {
+  struct http_conns *cs = c->set;
+  http_conn **pp = &cs->slots[slot_of(c->bev)];
+  while (*pp != c) pp = &(*pp)->hnext;
+  *pp = c->hnext;
+  if (c->prev) c->prev->next = c->next;
+  else cs->all = c->next;
+  if (c->next) c->next->prev = c->prev;
+  cs->open--;
+  if (c->in_cb) evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+  bufferevent_decref(c->bev);
+  free(c);
+}
+
+/* Shut c's socket down (evhttp notices and frees the connection). */
+static void conn_cut(http_conn *c) {
+  evutil_socket_t fd = bufferevent_getfd(c->bev);
+  c->cut = 1;
+  if (fd >= 0) shutdown(fd, SHUT_RDWR);
+}
+
+/* Input buffer callback: track the phases of requests as bytes arrive. */
+static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
+  http_conn *c = arg;
+  if (info->n_added == 0) return;
+  if (c->phase == PHASE_IDLE) {
+    c->phase = PHASE_HEAD;
+    c->started_ns = time_mono_ns();
+    c->last4 = 0;
+  }
+  if (c->phase != PHASE_HEAD) return;
+  size_t len = evbuffer_get_length(in);
+  struct evbuffer_ptr pos;
+  if (evbuffer_ptr_set(in, &pos, len - info->n_added, EVBUFFER_PTR_SET) != 0) return;
+  struct evbuffer_iovec v[8];
+  int n = evbuffer_peek(in, (ev_ssize_t)info->n_added, &pos, v, 8);
+  size_t left = info->n_added;
+  for (int i = 0; i < n && i < 8 && left; i++) {
+    const unsigned char *p = v[i].iov_base;
+    size_t k = v[i].iov_len < left ? v[i].iov_len : left;
+    left -= k;
+    for (size_t j = 0; j < k; j++) {
+      c->last4 = (c->last4 << 8) | p[j];
+      if ((c->last4 & 0xffffffffu) == 0x0d0a0d0au || (c->last4 & 0xffffu) == 0x0a0au) {
+        c->phase = PHASE_BODY; /* the body's deadline counts from the same first byte */
+        return;
+      }
+    }
+  }
+}
+
+/* evhttp's bufferevent callback: one per accepted connection. */
+static struct bufferevent *on_new_connection(struct event_base *base, void *arg) {
+  struct http_conns *cs = arg;
+  struct bufferevent *bev;
+  if (cs->tls) {
+    SSL *ssl = evd_tls_ssl_new(cs->tls);
+    if (!ssl) return NULL; /* evhttp falls back to a plain socket: the handshake then fails */
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+      SSL_free(ssl);
+      return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  } else {
+    bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) return NULL;
+  }
+  http_conn *c = calloc(1, sizeof *c);
+  if (!c) return bev; /* untracked: evhttp's own limits still apply */
+  c->set = cs;
+  c->bev = bev;
+  /* TLS: the handshake counts as the first request's head. */
+  c->phase = cs->tls ? PHASE_HEAD : PHASE_IDLE;
+  c->started_ns = time_mono_ns();
+  c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
+  bufferevent_incref(bev);
+  size_t slot = slot_of(bev);
+  c->hnext = cs->slots[slot];
+  cs->slots[slot] = c;
+  c->next = cs->all;
+  if (cs->all) cs->all->prev = c;
+  cs->all = c;
+  cs->open++;
+  uint64_t max = cs->s->cfg.http_max_connections;
+  if (max && cs->open > max) {
+    cs->refused_max++;
+    if (cs->refused_max == 1 || cs->refused_max % 1000 == 0)
+      log_warn(&cs->s->log, "http: more than http.max_connections (%llu) open; closing new "
+               "ones (%llu so far)", (unsigned long long)max,
+               (unsigned long long)cs->refused_max);
+    c->cut = 1;
+    c->started_ns = 0; /* the sweep cuts it; evhttp has not set the socket yet */
+    c->phase = PHASE_HEAD;
+    event_active(cs->sweep, EV_TIMEOUT, 0);
+  }
+  return bev;
+}
+
+/* The sweep: forget freed connections, cut the ones past their deadline. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct http_conns *cs = arg;
+  server *s = cs->s;
+  int64_t now = time_mono_ns();
+  for (http_conn *c = cs->all, *next; c; c = next) {
+    next = c->next;
+    bufferevent_data_cb readcb = NULL;
+    bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
+    if (!readcb) {
+      conn_forget(c);
+      continue;
+    }
+    if (c->phase == PHASE_IDLE) continue;
+    if (c->cut && c->started_ns == 0) { /* over http.max_connections */
+      c->started_ns = now;
+      conn_cut(c);
+      continue;
+    }
+    int64_t age = now - c->started_ns;
+    if (c->phase == PHASE_HEAD && age > s->cfg.http_header_timeout_ns && !c->cut) {
+      cs->cut_header++;
+      log_info(&s->log, "http: closing a connection whose request headers took longer than "
+               "http.header_timeout (%lld ms)",
+               (long long)(s->cfg.http_header_timeout_ns / NS_PER_MS));
+      conn_cut(c);
+    } else if (c->phase == PHASE_BODY && age > s->cfg.http_body_timeout_ns && !c->cut) {
+      cs->cut_body++;
+      log_info(&s->log, "http: closing a connection whose request took longer than "
+               "http.body_timeout (%lld ms)",
+               (long long)(s->cfg.http_body_timeout_ns / NS_PER_MS));
+      conn_cut(c);
+    }
+  }
+}
+
+int http_conn_setup(server *s, char *err, size_t errlen) {
+  const evd_config *cfg = &s->cfg;
+  int tls = evd_tls_configured("http.tls", cfg->http_tls_cert, cfg->http_tls_key,
+                               cfg->http_tls_client_ca, err, errlen);
+  if (tls < 0) return -1;
+  struct http_conns *cs = calloc(1, sizeof *cs);
+  if (!cs) {
+    snprintf(err, errlen, "http: out of memory");
+    return -1;
+  }
+  cs->s = s;
+  s->conns = cs;
+  if (tls) {
+    evd_tls_options o = {.prefix = "http.tls", .cert = cfg->http_tls_cert,
+                         .key = cfg->http_tls_key, .client_ca = cfg->http_tls_client_ca,
+                         .log = &s->log};
+    if (!(cs->tls = evd_tls_new(&o, err, errlen))) return -1;
+    server_tls_register(s, cs->tls);
+  }
+  if (cfg->rate_per_peer &&
+      !(cs->rl_peer = ratelimit_new((double)cfg->rate_per_peer, (double)cfg->rate_per_peer,
+                                    RATE_MAX_KEYS))) {
+    snprintf(err, errlen, "limits.rate_per_peer: out of memory");
+    return -1;
+  }
+  if (cfg->rate_per_token &&
+      !(cs->rl_token = ratelimit_new((double)cfg->rate_per_token, (double)cfg->rate_per_token,
+                                     RATE_MAX_KEYS))) {
+    snprintf(err, errlen, "limits.rate_per_token: out of memory");
+    return -1;
+  }
+  cs->sweep = event_new(s->base, -1, EV_PERSIST, on_sweep, cs);
+  struct timeval tv = {0, SWEEP_MS * 1000};
+  if (!cs->sweep || event_add(cs->sweep, &tv) != 0) {
+    snprintf(err, errlen, "http: cannot create the connection sweep timer");
+    return -1;
+  }
+  evhttp_set_bevcb(s->http, on_new_connection, cs);
+  return 0;
+}
+
+int http_conn_is_tls(const server *s) { return s->conns && s->conns->tls; }
+
+/* Answer 429 with Retry-After (whole seconds, at least 1). */
+static void reply_rate_limited(server *s, struct evhttp_request *req, route r, int64_t wait_ns,
+                               const char *which) {
+  long long secs = (wait_ns + NS_PER_SEC - 1) / NS_PER_SEC;
+  if (secs < 1) secs = 1;
+  char v[32];
+  snprintf(v, sizeof v, "%lld", secs);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+  http_reply_error(s, req, r, 429, "too many requests (%s); retry in %lld s", which, secs);
+}
+
+int http_conn_on_request(server *s, struct evhttp_request *req, route r) {
+  struct http_conns *cs = s->conns;
+  if (!cs) return 1;
+  struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+  if (!evcon) return 1;
+  http_conn *c = conn_find(cs, evhttp_connection_get_bufferevent(evcon));
+  if (c) c->phase = PHASE_IDLE; /* the whole request is in */
+  if (!cs->rl_peer || r == ROUTE_HEALTHZ) return 1; /* health checks are never limited */
+  char *addr = NULL;
+  ev_uint16_t port = 0;
+  evhttp_connection_get_peer(evcon, &addr, &port);
+  if (!addr) return 1;
+  int64_t wait = ratelimit_take(cs->rl_peer, addr, strlen(addr), time_mono_ns());
+  if (wait == 0) return 1;
+  cs->rate_limited_peer++;
+  reply_rate_limited(s, req, r, wait, "limits.rate_per_peer");
+  return 0;
+}
+
+int http_conn_rate_token(server *s, struct evhttp_request *req, route r,
+                         const auth_principal *p) {
+  struct http_conns *cs = s->conns;
+  if (!cs || !cs->rl_token || !p) return 1;
+  char key[32];
+  int n = snprintf(key, sizeof key, "%lld", (long long)p->id);
+  int64_t wait = ratelimit_take(cs->rl_token, key, (size_t)n, time_mono_ns());
+  if (wait == 0) return 1;
+  cs->rate_limited_token++;
+  reply_rate_limited(s, req, r, wait, "limits.rate_per_token");
+  return 0;
+}
+
+int http_conn_render_metrics(const server *s, buf *out) {
+  const struct http_conns *cs = s->conns;
+  if (!cs) return 0;
+  return buf_printf(out,
+                    "# HELP eventd_http_connections_open HTTP connections open now.\n"
+                    "# TYPE eventd_http_connections_open gauge\n"
+                    "eventd_http_connections_open %zu\n"
+                    "# HELP eventd_http_connections_refused_total HTTP connections closed at "
+                    "once because http.max_connections were open.\n"
+                    "# TYPE eventd_http_connections_refused_total counter\n"
+                    "eventd_http_connections_refused_total %llu\n"
+                    "# HELP eventd_http_slow_requests_total HTTP connections closed because a "
+                    "request was too slow to arrive.\n"
+                    "# TYPE eventd_http_slow_requests_total counter\n"
+                    "eventd_http_slow_requests_total{timeout=\"header\"} %llu\n"
+                    "eventd_http_slow_requests_total{timeout=\"body\"} %llu\n"
+                    "# HELP eventd_http_rate_limited_total HTTP requests answered 429.\n"
+                    "# TYPE eventd_http_rate_limited_total counter\n"
+                    "eventd_http_rate_limited_total{limit=\"peer\"} %llu\n"
+                    "eventd_http_rate_limited_total{limit=\"token\"} %llu\n",
+                    cs->open, (unsigned long long)cs->refused_max,
+                    (unsigned long long)cs->cut_header, (unsigned long long)cs->cut_body,
+                    (unsigned long long)cs->rate_limited_peer,
+                    (unsigned long long)cs->rate_limited_token) < 0
+             ? -1
+             : 0;
+}
+
+void http_conn_free(server *s) {
+  struct http_conns *cs = s->conns;
+  if (!cs) return;
+  /* evhttp_free has run: every connection's bufferevent is released by evhttp. */
+  while (cs->all) conn_forget(cs->all);
+  if (cs->sweep) event_free(cs->sweep);
+  ratelimit_free(cs->rl_peer);
+  ratelimit_free(cs->rl_token);
+  if (cs->tls) {
+    server_tls_unregister(s, cs->tls);
+    evd_tls_free(cs->tls);
+  }
+  free(cs);
+  s->conns = NULL;
+}
+
+/* ---- TLS holders reloaded on SIGHUP ---------------------------------------------------- */
+
+void server_tls_register(server *s, evd_tls *t) {
+  for (size_t i = 0; i < SERVER_TLS_MAX; i++)
+    if (!s->tls_holders[i]) {
+      s->tls_holders[i] = t;
+      return;
+    }
+  log_warn(&s->log, "tls: more than %d TLS listeners; %s is not reloaded on SIGHUP",
+           SERVER_TLS_MAX, evd_tls_prefix(t));
+}
+
+void server_tls_unregister(server *s, evd_tls *t) {
+  for (size_t i = 0; i < SERVER_TLS_MAX; i++)
+    if (s->tls_holders[i] == t) s->tls_holders[i] = NULL;
+}
+
+int server_tls_reload(server *s) {
+  return evd_tls_reload_all(s->tls_holders, SERVER_TLS_MAX, &s->log);
+}

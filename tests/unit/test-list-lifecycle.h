@@ -1,0 +1,6 @@
+/* Unit tests of archive/delete/compaction (test-lifecycle.c; see test-list.h). */
+TEST_ENTRY(lifecycle_marks_hide_deleted_and_archived_on_every_read_path)
+TEST_ENTRY(lifecycle_deleted_record_is_gone_from_get_and_seq_of_id)
+TEST_ENTRY(lifecycle_marks_log_torn_tail_is_cut_and_earlier_marks_kept)
+TEST_ENTRY(lifecycle_compaction_rewrites_segment_keeps_seqs_and_shrinks_disk)
+TEST_ENTRY(lifecycle_compaction_crash_leftovers_are_recovered_at_open)

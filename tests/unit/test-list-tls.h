@@ -1,0 +1,8 @@
+/* Transport security and hostile input (issue 7): tests/unit/test-ratelimit.c, test-tls.c. */
+TEST_ENTRY(ratelimit_allows_the_burst_then_refuses_with_the_wait)
+TEST_ENTRY(ratelimit_keys_have_separate_buckets)
+TEST_ENTRY(ratelimit_full_table_drops_refilled_keys_and_refuses_when_all_are_limited)
+TEST_ENTRY(ratelimit_rejects_bad_parameters)
+TEST_ENTRY(tls_settings_go_together)
+TEST_ENTRY(tls_new_names_the_setting_and_file_that_cannot_be_used)
+TEST_ENTRY(tls_reload_swaps_the_certificate_and_keeps_the_old_one_on_failure)
