@@ -82,6 +82,34 @@ for line in p.stdout:
 '''
 
 
+AMQP_READER = r'''
+import signal, sys, time, pika
+port, topic, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rows = []
+conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", port))
+ch = conn.channel()
+ch.exchange_declare("eventd-events", exchange_type="topic", durable=True)
+q = ch.queue_declare("", exclusive=True).method.queue
+ch.queue_bind(q, "eventd-events", routing_key="#")
+open(out + ".ready", "w").close()
+def dump(*a):
+    with open(out, "w") as f:
+        f.write("".join("%s %d\n" % r for r in rows))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, dump)
+def on_msg(c, m, props, body):
+    t = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    # canonical JSON starts with {"id":" (record.h)
+    if body.startswith(b'{"id":"'):
+        rows.append((body[7:body.index(b'"', 7)].decode(), t))
+        if len(rows) % 1000 == 0:
+            with open(out + ".count", "w") as f:
+                f.write(str(len(rows)))
+ch.basic_consume(q, on_msg, auto_ack=True)
+ch.start_consuming()
+'''
+
+
 def mono():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
@@ -157,8 +185,8 @@ def run_rate(api, rate, duration, prefix):
 
 
 def wait_sink(a, rows, expected):
-    """Kafka: wait (at most 20 s) until the consumer has read `expected` messages."""
-    if a.dest != "kafka":
+    """Kafka, AMQP: wait (at most 20 s) until the consumer has read `expected` messages."""
+    if a.dest not in ("kafka", "amqp"):
         time.sleep(0.2)
         return
     end = time.time() + 20
@@ -184,6 +212,17 @@ def start_sink(a, tmp, topic, rows):
             except OSError:
                 time.sleep(0.05)
         return p, {"url": "http://127.0.0.1:%d/in" % rport}
+    if a.dest == "file":  # no reader: the output confirms after its fdatasync
+        p = subprocess.Popen(["sleep", "3600"])
+        open(rows, "w").close()
+        return p, {"path": os.path.join(tmp, topic + ".jsonl")}
+    if a.dest == "amqp":  # a queue bound with '#' so the broker really stores every message
+        p = subprocess.Popen(["/usr/bin/python3", a.ascript, str(a.amqp_port), topic, rows])
+        for _ in range(200):
+            if os.path.exists(rows + ".ready"):
+                break
+            time.sleep(0.05)
+        return p, {"url": "amqp://guest:guest@127.0.0.1:%d" % a.amqp_port}
     p = subprocess.Popen([sys.executable, a.kscript, a.bootstrap, topic, rows])
     time.sleep(2.0)  # the consumer must be positioned at the end before events flow
     return p, {"brokers": a.bootstrap, "topic": topic}
@@ -197,7 +236,8 @@ def main():
     ap.add_argument("--backlog", type=int, default=100000)
     ap.add_argument("--batch", type=int, default=100, help="webhook batch member")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--dest", default="webhook", choices=["webhook", "kafka"])
+    ap.add_argument("--dest", default="webhook", choices=["webhook", "kafka", "amqp", "file"])
+    ap.add_argument("--amqp-port", type=int, default=0, help="RabbitMQ port (--dest amqp)")
     ap.add_argument("--kafka-mock", default=None, help="evd-kafka-mock binary (--dest kafka)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="evd-delivery-bench-")
@@ -217,6 +257,8 @@ def main():
     open(a.rscript, "w").write(RECEIVER)
     a.kscript = os.path.join(tmp, "kcat_reader.py")
     open(a.kscript, "w").write(KCAT_READER)
+    a.ascript = os.path.join(tmp, "amqp_reader.py")
+    open(a.ascript, "w").write(AMQP_READER)
     mock = None
     if a.dest == "kafka":
         topics = ["lat%s" % r for r in a.rates.split(",") if r] + ["burst"]

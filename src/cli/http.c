@@ -267,7 +267,7 @@ int http_request(http_client *c, const char *method, const char *path, const cha
     char why[CURL_ERROR_SIZE + 64];
     if (rc == CURLE_OK) {
       curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-      if (resp->status != 503) {
+      if (resp->status != 503 && resp->status != 429) { /* 429: limits.rate_per_* */
         result = 0;
         break;
       }
@@ -277,7 +277,8 @@ int http_request(http_client *c, const char *method, const char *path, const cha
         long ra = resp->retry_after_s > RETRY_AFTER_CAP_S ? RETRY_AFTER_CAP_S : resp->retry_after_s;
         if (ra * 1000 > wait_ms) wait_ms = ra * 1000;
       }
-      snprintf(why, sizeof why, "eventd answered 503 (busy)");
+      snprintf(why, sizeof why, "eventd answered %ld (%s)", resp->status,
+               resp->status == 429 ? "rate limited" : "busy");
     } else {
       retryable = policy == HTTP_RETRY_ANY || failure_is_unsent(rc);
       wait_ms = http_backoff_ms(c, attempt);
@@ -287,7 +288,7 @@ int http_request(http_client *c, const char *method, const char *path, const cha
                retryable ? "" : " (not retried: the request may have reached eventd)");
     }
     if (!retryable || attempt >= attempts) {
-      if (rc == CURLE_OK) result = 0; /* the 503 answer is the result */
+      if (rc == CURLE_OK) result = 0; /* the 503 / 429 answer is the result */
       else if (attempts > 1 && retryable) {
         size_t len = strlen(err);
         snprintf(err + len, errlen > len ? errlen - len : 0, " (after %d attempts)", attempt);

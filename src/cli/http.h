@@ -3,7 +3,8 @@
  *
  * Retries: a request is retried up to `retries` extra times, with exponential backoff and
  * jitter (0.25 s, 0.5 s, 1 s, ... capped at 4 s; a 503's Retry-After is honoured up to 5 s):
- *   - on 503 always (eventd refuses a request as a whole, so nothing of it was stored);
+ *   - on 503 and 429 (rate limited) always (eventd refuses a request as a whole, so
+ *     nothing of it was stored); their Retry-After is honoured the same way;
  *   - when no connection could be made (refused, unresolvable host) always;
  *   - on other transport failures (timeout, connection lost mid-request) only when the
  *     request is safe to repeat (HTTP_RETRY_ANY: reads, and writes whose every event has a

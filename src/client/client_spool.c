@@ -520,6 +520,15 @@ long evc_spool_read_head(evc_spool *s, size_t max_events, size_t max_bytes,
       size_t want = (size_t)(g->size - pos.off);
       size_t room = max_bytes > bytes ? max_bytes - bytes : 0;
       if (want > room + REC_HDR) want = room + REC_HDR;
+      /* read about what the records still wanted take (their average size in this segment,
+         +25 %, at least 64 KiB), not the whole byte budget (4 MiB by default, ~12 times a
+         1000-event batch): the loop reads on from where parsing stopped if it was short */
+      if (g->events > 0 && g->size > pos.off) {
+        uint64_t est = ((g->size - pos.off) / g->events + 1) * (uint64_t)(max_events - (size_t)got);
+        est += est / 4;
+        if (est < 65536) est = 65536;
+        if (want > est) want = (size_t)est;
+      }
       if (want < REC_HDR) want = REC_HDR;
       s->rbuf.len = 0;
       if (evc_buf_reserve(&s->rbuf, want) != 0) {

@@ -233,6 +233,28 @@ static int spool_mem_batch(evd_client *c, int in_flight) {
   return 1;
 }
 
+/* The line encode_ahead made for the event of seq sq, without its '\n': 1 and *p, *n, or 0
+ * when that event was not encoded ahead. */
+static int pre_line(const evd_client *c, uint64_t sq, const char **p, size_t *n) {
+  if (c->pre_n == 0 || sq < c->pre_first_seq || sq >= c->pre_first_seq + c->pre_n) return 0;
+  size_t k = (size_t)(sq - c->pre_first_seq);
+  *p = c->pre.p + c->pre_off[k];
+  *n = c->pre_off[k + 1] - c->pre_off[k] - 1;
+  return 1;
+}
+
+/* Forget the lines encoded ahead once every one of them has left the queue. */
+static void pre_trim(evd_client *c) {
+  if (c->pre_n == 0) return;
+  pthread_mutex_lock(&c->mu);
+  uint64_t head = c->head_seq;
+  pthread_mutex_unlock(&c->mu);
+  if (c->pre_first_seq + c->pre_n <= head) {
+    c->pre_n = 0;
+    c->pre.len = 0;
+  }
+}
+
 /* Move events from the memory queue to the spool: all of them (all=1) or only while the
  * queue is at its high-water mark. */
 static void spill(evd_client *c, int all, int in_flight) {
@@ -261,7 +283,14 @@ static void spill(evd_client *c, int all, int in_flight) {
     uint64_t seq;
     if (ring_take(c, &ev, 1, &seq) != 1) break;
     c->enc.len = 0;
-    int enc_rc = evc_event_encode(ev, &c->au, &c->enc);
+    const char *line;
+    size_t linelen;
+    int enc_rc = 0;
+    if (pre_line(c, seq, &line, &linelen)) /* encoded ahead */
+      evc_buf_add(&c->enc, line, linelen);
+    else
+      enc_rc = evc_event_encode(ev, &c->au, &c->enc);
+    if (c->enc.oom) enc_rc = -1;
     evd_event_free(ev);
     if (enc_rc != 0) {
       c->enc.oom = 0;
@@ -284,6 +313,7 @@ static void spill(evd_client *c, int all, int in_flight) {
 out:
   spool_commit(c);
   count_spooled(c, put);
+  pre_trim(c);
   update_settled(c);
 }
 
@@ -522,14 +552,11 @@ static void take_mem_batch(evd_client *c) {
     if (n == 0) break;
     if (b->n == 0) b->first_seq = seq;
     for (size_t i = 0; i < n; i++) {
-      uint64_t sq = seq + i;
-      int ok;
-      if (c->pre_n && sq >= c->pre_first_seq && sq < c->pre_first_seq + c->pre_n) {
-        size_t k = (size_t)(sq - c->pre_first_seq); /* encoded ahead: copy the line */
-        ok = batch_add(b, c->pre.p + c->pre_off[k], c->pre_off[k + 1] - c->pre_off[k] - 1) == 0;
-      } else {
-        ok = batch_add_event(b, evs[i], &c->au) == 0;
-      }
+      const char *line;
+      size_t linelen;
+      int ok = pre_line(c, seq + i, &line, &linelen) /* encoded ahead: copy the line */
+                   ? batch_add(b, line, linelen) == 0
+                   : batch_add_event(b, evs[i], &c->au) == 0;
       evd_event_free(evs[i]);
       if (!ok) {
         c->enc.oom = 0;
@@ -542,13 +569,7 @@ static void take_mem_batch(evd_client *c) {
       }
     }
   }
-  pthread_mutex_lock(&c->mu);
-  uint64_t head = c->head_seq;
-  pthread_mutex_unlock(&c->mu);
-  if (c->pre_n && c->pre_first_seq + c->pre_n <= head) { /* every line ahead was used */
-    c->pre_n = 0;
-    c->pre.len = 0;
-  }
+  pre_trim(c);
   update_settled(c);
 }
 

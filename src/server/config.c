@@ -106,7 +106,7 @@ static const setting SETTINGS[] = {
     {"limits.max_depth", K_INT, OFF(limits.max_depth), 2, 1000, "JSON nesting depth"},
     /* request rate limits (issue 7; docs/security.md) */
     {"limits.rate_per_token", K_COUNT, OFF(rate_per_token), 0, 100000000,
-     "HTTP requests per second per API token, burst 1 s (0 = no limit); over: 429"},
+     "requests (HTTP, gRPC calls) per second per API token, burst 1 s (0 = off); over: 429"},
     {"limits.rate_per_peer", K_COUNT, OFF(rate_per_peer), 0, 100000000,
      "HTTP requests per second per client address, burst 1 s (0 = no limit); over: 429"},
     {"tail.keepalive", K_DURATION, OFF(tail_keepalive_ns), 100000000, NS_MAX,
@@ -133,6 +133,10 @@ static const setting SETTINGS[] = {
      "PEM private key for grpc.tls.cert; \"\" = h2c"},
     {"grpc.tls.client_ca", K_OPT_PATH, OFF(grpc_tls_client_ca), 0, 0,
      "PEM CA bundle: require gRPC client certificates signed by it (mTLS); \"\" = none"},
+    {"grpc.max_connections", K_COUNT, OFF(grpc_max_connections), 0, 10000000,
+     "open gRPC connections; more are closed at accept (0 = no bound)"},
+    {"grpc.handshake_timeout", K_DURATION, OFF(grpc_handshake_timeout_ns), NS_PER_SEC / 10, NS_MAX,
+     "close a connection whose TLS handshake + HTTP/2 preface + SETTINGS take longer"},
     /* Socket inputs of issue 5 (docs/inputs.md). */
     {"forward.listen", K_LISTEN_OFF, OFF(forward_listen), 0, 0,
      "HOST:PORT of the Fluentd Forward input (TCP, usually :24224), or off"},
@@ -254,6 +258,8 @@ void config_init(evd_config *c) {
   c->http_idle_timeout_ns = 60 * NS_PER_SEC;
   c->http_max_header_bytes = 64 * 1024;
   c->http_max_connections = 10000;
+  c->grpc_max_connections = 10000;
+  c->grpc_handshake_timeout_ns = 10 * NS_PER_SEC;
   c->http_header_timeout_ns = 10 * NS_PER_SEC;
   c->http_body_timeout_ns = 120 * NS_PER_SEC;
   c->sync = STORE_SYNC_BATCH;

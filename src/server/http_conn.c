@@ -7,8 +7,8 @@
  * (evhttp_set_bevcb), and none when a connection ends, so each connection is tracked like
  * this: the callback creates the bufferevent (bufferevent_openssl with TLS, a socket one
  * otherwise), takes a reference on it (bufferevent_incref) and records it. evhttp sets its
- * callbacks on it and clears them in bufferevent_free; the sweep timer (every 250 ms) sees
- * the cleared read callback, drops the reference (which frees it and closes the socket) and
+ * callbacks on it and clears them all in bufferevent_free; the sweep timer (every 250 ms)
+ * sees the cleared callbacks, drops the reference (which frees it and closes the socket) and
  * forgets the record. evhttp shuts the socket down for writing before freeing, so clients see
  * the end at once; only the close(2) waits for the sweep.
  *
@@ -119,10 +119,14 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
   size_t len = evbuffer_get_length(in);
   struct evbuffer_ptr pos;
   if (evbuffer_ptr_set(in, &pos, len - info->n_added, EVBUFFER_PTR_SET) != 0) return;
-  struct evbuffer_iovec v[8];
-  int n = evbuffer_peek(in, (ev_ssize_t)info->n_added, &pos, v, 8);
+  struct evbuffer_iovec v[64];
+  int n = evbuffer_peek(in, (ev_ssize_t)info->n_added, &pos, v, 64);
+  if (n > 64) { /* cannot happen with libevent's read sizes; never cut a request wrongly */
+    c->phase = PHASE_BODY;
+    return;
+  }
   size_t left = info->n_added;
-  for (int i = 0; i < n && i < 8 && left; i++) {
+  for (int i = 0; i < n && left; i++) {
     const unsigned char *p = v[i].iov_base;
     size_t k = v[i].iov_len < left ? v[i].iov_len : left;
     left -= k;
@@ -194,18 +198,21 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
   int64_t now = time_mono_ns();
   for (http_conn *c = cs->all, *next; c; c = next) {
     next = c->next;
-    bufferevent_data_cb readcb = NULL;
-    bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
-    if (!readcb) {
+    /* bufferevent_free clears every callback; evhttp clears only the read one while it
+     * writes a reply, so all three must be gone. */
+    bufferevent_data_cb readcb = NULL, writecb = NULL;
+    bufferevent_event_cb eventcb = NULL;
+    bufferevent_getcb(c->bev, &readcb, &writecb, &eventcb, NULL);
+    if (!readcb && !writecb && !eventcb) {
       conn_forget(c);
       continue;
     }
-    if (c->phase == PHASE_IDLE) continue;
     if (c->cut && c->started_ns == 0) { /* over http.max_connections */
       c->started_ns = now;
       conn_cut(c);
       continue;
     }
+    if (c->phase == PHASE_IDLE) continue;
     int64_t age = now - c->started_ns;
     if (c->phase == PHASE_HEAD && age > s->cfg.http_header_timeout_ns && !c->cut) {
       cs->cut_header++;
@@ -296,15 +303,20 @@ int http_conn_on_request(server *s, struct evhttp_request *req, route r) {
   return 0;
 }
 
-int http_conn_rate_token(server *s, struct evhttp_request *req, route r,
-                         const auth_principal *p) {
+int64_t server_rate_token(server *s, const auth_principal *p) {
   struct http_conns *cs = s->conns;
-  if (!cs || !cs->rl_token || !p) return 1;
+  if (!cs || !cs->rl_token || !p) return 0;
   char key[32];
   int n = snprintf(key, sizeof key, "%lld", (long long)p->id);
   int64_t wait = ratelimit_take(cs->rl_token, key, (size_t)n, time_mono_ns());
+  if (wait) cs->rate_limited_token++;
+  return wait;
+}
+
+int http_conn_rate_token(server *s, struct evhttp_request *req, route r,
+                         const auth_principal *p) {
+  int64_t wait = server_rate_token(s, p);
   if (wait == 0) return 1;
-  cs->rate_limited_token++;
   reply_rate_limited(s, req, r, wait, "limits.rate_per_token");
   return 0;
 }

@@ -30,6 +30,7 @@
 
 #define LC_AUDIT_STREAM "audit"
 #define LC_MAX_IDS 100000
+#define LC_AUDIT_IDS 100 /* ids listed in an audit event (ids_total gives the count) */
 
 /* Seqs collected for marking. */
 typedef struct seqvec {
@@ -303,9 +304,27 @@ void http_lifecycle_handle(server *s, struct evhttp_request *req, const char *wh
     buf_puts(&audit, ",\"role\":");
     const char *role = p ? auth_role_name(p->role) : "none";
     json_write_string(&audit, role, strlen(role));
-    buf_printf(&audit, ",\"count\":%llu,\"request\":", (unsigned long long)changed);
-    json_write_value(&audit, v);
-    buf_puts(&audit, "}");
+    buf_printf(&audit, ",\"count\":%llu,\"request\":{", (unsigned long long)changed);
+    int first = 1;
+    for (const json_value *m = v->child; m; m = m->next) {
+      buf_printf(&audit, "%s", first ? "" : ",");
+      first = 0;
+      json_write_string(&audit, m->key, m->key_len);
+      buf_putc(&audit, ':');
+      if (m == ids && ids->n > LC_AUDIT_IDS) {
+        /* keep the audit event under limits.event_max_bytes: the first ids and the total */
+        buf_putc(&audit, '[');
+        size_t k = 0;
+        for (const json_value *e = ids->child; e && k < LC_AUDIT_IDS; e = e->next, k++) {
+          if (k) buf_putc(&audit, ',');
+          json_write_string(&audit, e->s, e->n);
+        }
+        buf_printf(&audit, "],\"ids_total\":%u", ids->n);
+      } else {
+        json_write_value(&audit, m);
+      }
+    }
+    buf_puts(&audit, "}}");
     audit_record(s, del ? "event.deleted" : "event.archived", p ? p->tenant : NULL,
                  audit.data ? (const char *)audit.data : "{}");
   }

@@ -150,6 +150,7 @@ int magma_parse(const char *rest, const char *qs, size_t qlen, arena *a, magma_q
 
 void magma_store_filter(const magma_query *q, int by, store_filter *f, int *exact_only) {
   store_filter_init(f);
+  f->archived = STORE_ARCHIVED_HIDE; /* archived events are hidden (docs/lifecycle.md) */
   f->since_ns = q->start_ns;
   f->until_ns = q->end_ns == INT64_MAX ? INT64_MAX : q->end_ns + 1;
   int exact = 1;

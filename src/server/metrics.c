@@ -195,6 +195,11 @@ int metrics_render(const metrics *m, const metrics_extra *x, buf *out) {
               (double)st->queue_batches);
   rc |= counter(out, "eventd_store_retention_dropped_segments_total",
                 "Segments dropped by retention since start.", st->retention_dropped_segments);
+  rc |= counter(out, "eventd_store_compacted_segments_total",
+                "Segments rewritten without their deleted events since start (docs/lifecycle.md).",
+                st->compacted_segments);
+  rc |= counter(out, "eventd_store_compacted_bytes_total",
+                "Bytes reclaimed by compaction since start.", st->compacted_bytes);
   rc |= gauge(out, "eventd_store_failed", "1 when the store refuses writes after an I/O error.",
               st->failed ? 1 : 0);
   rc |= header(out, "eventd_store_fsync_seconds", "histogram",

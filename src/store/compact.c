@@ -74,6 +74,22 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off) {
   return 0;
 }
 
+/* Forget the client ids of the removed records (under the write lock), so that the id may
+ * be stored again, as after retention. */
+static void forget_removed_clients(store *s, const seg *old, const segview *v, const uint64_t *del,
+                                   size_t ndel) {
+  uint32_t cnt = index_dict_count(&old->idx, DICT_CLIENT_IDS);
+  for (uint32_t j = 0; j < cnt; j++) {
+    const char *val;
+    size_t n;
+    postings p;
+    if (!index_dict_value(&old->idx, DICT_CLIENT_IDS, j, &val, &n, &p) || !p.n || p.ids[0] >= v->n)
+      continue;
+    uint64_t seq = segview_seq(v, p.ids[0]);
+    if (is_deleted(del, ndel, seq)) cmap_delete(&s->clients, store_hash(s->hash_seed, val, n), seq);
+  }
+}
+
 /* Rewrite sealed segment i (index into s->segs) without the deleted seqs del[0..ndel).
  * Returns 0 (swapped in), or -errno with nothing changed but possibly a leftover .tmp (which
  * is removed here when possible, and at the next open otherwise). */
@@ -151,6 +167,7 @@ static int compact_one(store *s, size_t i, const uint64_t *del, size_t ndel) {
   }
   uint64_t old_bytes = old->seg_bytes + old->idx_bytes, new_bytes = ng->seg_bytes + ng->idx_bytes;
   pthread_rwlock_wrlock(&s->lock);
+  forget_removed_clients(s, old, &v, del, ndel);
   s->segs[i] = ng;
   s->total_bytes = s->total_bytes - old_bytes + new_bytes;
   s->total_records -= removed;

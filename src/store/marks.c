@@ -14,7 +14,8 @@
  * store_mark appends the new entries and fdatasyncs the file before it publishes them to
  * readers and returns, so an acknowledged archive or delete survives a crash. At open the
  * file is read up to the first entry that fails its CRC (a torn tail, cut off); entries for
- * seqs below the oldest retained record are forgotten, and the file is rewritten compactly
+ * seqs below the oldest retained record, and delete marks of records compaction removed,
+ * are forgotten, and the file is rewritten compactly
  * (marks.log.tmp, fsync, rename, fsync dir) when it holds stale or repeated entries.
  *
  * Locking: s->marks.wmu serializes markers (only they mutate the array, so a marker reads it
@@ -145,6 +146,24 @@ static int rewrite_file(store *s) {
   return rc;
 }
 
+/* 1 if a record with this seq is stored (open time: every segment but the empty active one
+ * is sealed and immutable). */
+static int seq_present(store *s, uint64_t seq) {
+  size_t lo = 0, hi = s->nsegs;
+  while (lo < hi) { /* last segment with base_seq <= seq */
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->segs[mid]->base_seq <= seq)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == 0) return 0;
+  segview v;
+  seg_view(s->segs[lo - 1], &v);
+  uint32_t o = segview_ord_of_seq(&v, seq);
+  return o < v.n && segview_seq(&v, o) == seq;
+}
+
 /* See store_internal.h. */
 int marks_open(store *s, char *err, size_t errlen) {
   store_marks *m = &s->marks;
@@ -193,8 +212,9 @@ int marks_open(store *s, char *err, size_t errlen) {
                MARKS_FILE, (size_t)size - valid_bytes);
   if (np) qsort(ps, np, sizeof *ps, cmp_pair);
   for (size_t i = 0; i < np; i++) {
-    if (ps[i].seq < first_retained || ps[i].seq > s->next_seq - 1 || ps[i].seq == 0) {
-      rewrite = 1; /* dropped by retention (or never stored) */
+    if (ps[i].seq < first_retained || ps[i].seq > s->next_seq - 1 || ps[i].seq == 0 ||
+        ((ps[i].kind & STORE_MARK_DELETED) && !seq_present(s, ps[i].seq))) {
+      rewrite = 1; /* dropped by retention or removed by compaction (or never stored) */
       continue;
     }
     if (m->n && m->seq[m->n - 1] == ps[i].seq) {

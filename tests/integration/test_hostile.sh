@@ -27,7 +27,8 @@ check_intact() {
 evd_step "eventd with every listener, short slow-client timeouts and a connection bound"
 evd_start --lines 127.0.0.1:0 --forward 127.0.0.1:0 --syslog 127.0.0.1:0 \
   --set http.header_timeout=2s --set http.body_timeout=4s --set http.max_connections=40 \
-  --set limits.body_max_bytes=1MiB --set http.max_header_bytes=16KiB --set limits.max_depth=32
+  --set limits.body_max_bytes=1MiB --set http.max_header_bytes=16KiB --set limits.max_depth=32 \
+  --set grpc.max_connections=10 --set grpc.handshake_timeout=2s
 HTTP=${EVD_URL#http://}
 FWD=$(evd_input_addr forward)
 SYSLOG=$(evd_input_addr syslog)
@@ -120,12 +121,12 @@ check_intact "binary garbage"
 evd_step "slowloris: a request head one byte every 0.5 s is cut within http.header_timeout (2 s)"
 out=$("$PY" "$H" slowloris "$HTTP" 0.5 15)
 assert_eq "$(evd_json 'd["closed"]' "$out")" true "the slowloris connection is closed: $out"
-assert_eq "$(evd_json 'd["after"] < 4.5' "$out")" true "within the header timeout (+2 s): $out"
+assert_eq "$(evd_json 'd["after"] < 6' "$out")" true "within the header timeout (+ margin; 15 s without it): $out"
 
 evd_step "slow body: the body one byte every 0.5 s is cut within http.body_timeout (4 s)"
 out=$("$PY" "$H" slowbody "$HTTP" 0.5 20)
 assert_eq "$(evd_json 'd["closed"]' "$out")" true "the slow-body connection is closed: $out"
-assert_eq "$(evd_json 'd["after"] < 6.5' "$out")" true "within the body timeout (+2 s): $out"
+assert_eq "$(evd_json 'd["after"] < 9' "$out")" true "within the body timeout (+ margin; 20 s without it): $out"
 evd_req GET /metrics
 assert_contains "$EVD_BODY" 'eventd_http_slow_requests_total{timeout="header"} ' "slow-request metric"
 check_intact "slow clients"
@@ -139,15 +140,38 @@ evd_req GET /metrics
 refused=$(grep -o '^eventd_http_connections_refused_total [0-9]*' <<<"$EVD_BODY" | awk '{print $2}')
 [[ ${refused:-0} -ge 70 ]] || evd_fail "eventd_http_connections_refused_total is '${refused:-}'"
 check_intact "a connection flood"
+
+evd_step "a long-lived response (live tail) stays tracked as an open connection"
+curl -sS -N -m 4 "$EVD_URL/v1/tail" >/dev/null 2>&1 &
+tail_pid=$!
+evd_bg_pid "$tail_pid" 2>/dev/null || true
+sleep 1.5 # several sweeps while the tail is being written
+evd_req GET /metrics
+open_now=$(grep -o '^eventd_http_connections_open [0-9]*' <<<"$EVD_BODY" | awk '{print $2}')
+[[ ${open_now:-0} -ge 2 ]] || evd_fail "eventd_http_connections_open is '${open_now:-}' with a tail open (expected >= 2)"
+kill "$tail_pid" 2>/dev/null
+wait "$tail_pid" 2>/dev/null
+check_intact "a live tail"
+
+evd_step "gRPC slowloris: the HTTP/2 preface one byte every 0.5 s is cut within grpc.handshake_timeout (2 s)"
+out=$("$PY" "$H" slowh2 "$EVD_GRPC_ADDR" 0.5 15)
+assert_eq "$(evd_json 'd["closed"]' "$out")" true "the slow gRPC connection is closed: $out"
+assert_eq "$(evd_json 'd["after"] < 6' "$out")" true "within the handshake timeout (+ margin; 15 s without it): $out"
+evd_wait_for_log 'no HTTP/2 hello within grpc.handshake_timeout' || evd_fail "no gRPC handshake-timeout log line"
+
+evd_step "many gRPC connections: 40 idle ones against grpc.max_connections 10"
+out=$("$PY" "$H" conns "$EVD_GRPC_ADDR" 40 1)
+assert_eq "$(evd_json 'd["closed_by_server"] >= 30' "$out")" true "gRPC connections over the bound are closed: $out"
+evd_wait_for_log 'grpc: grpc.max_connections \(10\) open' || evd_fail "no gRPC connection-bound log line"
+check_intact "a gRPC connection flood"
 evd_stop
 assert_eq "$EVD_EXIT" 0 "exit status"
 
 evd_step "limits.rate_per_peer: 429 with Retry-After past the rate; /healthz is never limited"
-EVD_DATA=$EVD_TMP/data-rate evd_start --grpc off --set limits.rate_per_peer=5
-codes=""
-for i in $(seq 1 15); do
-  codes+="$(curl -sS -o /dev/null -w '%{http_code} ' "$EVD_URL/v1/events/count")"
-done
+EVD_DATA=$EVD_TMP/data-rate evd_start --grpc off --set limits.rate_per_peer=2
+urls=()
+for i in $(seq 1 20); do urls+=("$EVD_URL/v1/events/count"); done
+codes=$(curl -sS -o /dev/null -w '%{http_code} ' "${urls[@]}")
 assert_contains "$codes" "200" "requests within the burst: $codes"
 assert_contains "$codes" "429" "requests past the rate: $codes"
 hdr=$(curl -sS -D - -o /dev/null "$EVD_URL/v1/events/count")
@@ -163,18 +187,49 @@ assert_status 200 "allowed again after a second"
 evd_stop
 
 evd_step "limits.rate_per_token: one token is limited, another is not"
-EVD_DATA=$EVD_TMP/data-tok evd_start --grpc off --auth on --set limits.rate_per_token=3
+EVD_DATA=$EVD_TMP/data-tok evd_start --grpc off --auth on --set limits.rate_per_token=2
 admin=$(cat "$EVD_TMP/data-tok/admin.token")
-codes=""
-for i in $(seq 1 10); do
-  codes+="$(curl -sS -o /dev/null -w '%{http_code} ' -H "Authorization: Bearer $admin" "$EVD_URL/v1/events/count")"
-done
+codes=$(curl -sS -o /dev/null -w '%{http_code} ' -H "Authorization: Bearer $admin" "${urls[@]/#*/$EVD_URL/v1/events/count}")
 assert_contains "$codes" "429" "the admin token past its rate: $codes"
+# eventctl retries a 429 after its Retry-After (like a 503), so it gets through.
+out=$(EVENTD_TOKEN=$admin "$EVD_EVENTCTL" --url "$EVD_URL" count 2>"$EVD_TMP/ctl.err") ||
+  evd_fail "eventctl count with a rate-limited token: $out $(cat "$EVD_TMP/ctl.err")"
+assert_contains "$(cat "$EVD_TMP/ctl.err")" "answered 429 (rate limited); retrying" "eventctl retried the 429"
 sleep 1.5 # the admin token's bucket refills
 other=$(EVENTD_TOKEN=$admin "$EVD_EVENTCTL" --url "$EVD_URL" tokens create --role read --tenant acme --name r 2>"$EVD_TMP/ctl.err")
 [[ $other =~ ^evd_ ]] || evd_fail "cannot create a second token: $other $(cat "$EVD_TMP/ctl.err")"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $other" "$EVD_URL/v1/events/count")
 assert_eq "$code" 200 "another token is not limited"
+evd_stop
+
+evd_step "limits.rate_per_token on gRPC: calls past the rate get RESOURCE_EXHAUSTED"
+source "$(dirname "$0")/grpc/grpc_lib.sh"
+evd_grpc_setup
+EVD_DATA=$EVD_TMP/data-grpc evd_start --auth on --set limits.rate_per_token=2
+admin=$(cat "$EVD_TMP/data-grpc/admin.token")
+out=$(EVD_SOURCE_DIR=$EVD_SOURCE_DIR "$EVD_GRPC_PY" - "$EVD_GRPC_ADDR" "$admin" <<'PY'
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["EVD_SOURCE_DIR"], "tests/integration/grpc"))
+import grpc
+import evd_grpc
+addr, token = sys.argv[1:3]
+magma_pb2, magma_grpc, pb, pg, hpb, hg = evd_grpc.stubs()
+stub = magma_grpc.EventServiceStub(evd_grpc.channel(addr))
+codes = []
+for i in range(12):
+    try:
+        stub.LogEvent(magma_pb2.Event(stream_name="s", event_type="g.rate", tag="t", value="{}"),
+                      timeout=10, metadata=[("authorization", "Bearer " + token)])
+        codes.append("OK")
+    except grpc.RpcError as e:
+        codes.append(e.code().name)
+print(json.dumps(codes))
+PY
+) || evd_fail "the gRPC rate client failed: $out"
+assert_contains "$out" '"OK"' "calls within the burst: $out"
+assert_contains "$out" '"RESOURCE_EXHAUSTED"' "calls past the rate: $out"
+evd_req GET /healthz
+assert_status 200 "healthz after the gRPC burst"
 evd_stop
 
 evd_pass

@@ -305,3 +305,46 @@ TEST_IMPL(lifecycle_compaction_crash_leftovers_are_recovered_at_open) {
   free(dir);
   return 0;
 }
+
+TEST_IMPL(lifecycle_compaction_lets_removed_client_ids_be_stored_again) {
+  char *dir = test_tmpdir();
+  store_options o;
+  topts(&o, dir);
+  store *s = topen(&o);
+  char ids[10][16];
+  tev evs[10];
+  for (int i = 0; i < 10; i++) {
+    snprintf(ids[i], sizeof ids[i], "cid-%d", i);
+    evs[i] = (tev){.id = ids[i], .time_ns = LC_NOW + i, .type = "c", .msg = "m"};
+  }
+  tappend_ok(s, evs, 10);
+  store_close(s);
+  s = topen(&o); /* seals */
+  uint64_t del[8];
+  for (int i = 0; i < 8; i++) del[i] = (uint64_t)i + 1;
+  ASSERT_EQ_INT(store_mark(s, del, 8, STORE_MARK_DELETED, NULL), 0);
+  /* before compaction a deleted client id is still a duplicate (documented) */
+  store_close(s);
+  s = topen(&o); /* compaction ran in the previous session or runs now */
+  store_stats st;
+  for (int i = 0; i < 1000; i++) {
+    store_get_stats(s, &st);
+    if (st.records == 2) break;
+    usleep(10000);
+  }
+  ASSERT_EQ_U64(st.records, 2);
+  store_batch *b = NULL;
+  ASSERT_EQ_INT(tappend(s, &evs[0], 1, &b), 0);
+  ASSERT(!store_batch_duplicate(b, 0)); /* cid-0 was removed: stored again */
+  store_batch_free(b);
+  b = NULL;
+  ASSERT_EQ_INT(tappend(s, &evs[9], 1, &b), 0);
+  ASSERT(store_batch_duplicate(b, 0)); /* cid-9 was kept */
+  ASSERT_EQ_U64(store_batch_seq(b, 0), 10);
+  store_batch_free(b);
+  ASSERT_EQ_U64(lc_count(s, STORE_ARCHIVED_INCLUDE, NULL), 3);
+  store_close(s);
+  test_rmdir_r(dir);
+  free(dir);
+  return 0;
+}

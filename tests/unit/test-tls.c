@@ -23,8 +23,8 @@ static void path_of(char *out, size_t n, const char *dir, const char *file) {
 }
 
 static int copy_file(const char *from, const char *to) {
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "cp %s %s", from, to);
+  char cmd[2048];
+  if ((size_t)snprintf(cmd, sizeof cmd, "cp %s %s", from, to) >= sizeof cmd) return -1;
   return system(cmd) == 0 ? 0 : -1;
 }
 

@@ -132,6 +132,13 @@ static int call_may_ingest(grpc_call *c) {
                    st->principal.name, auth_role_name(st->principal.role));
     return 0;
   }
+  int64_t wait = server_rate_token(s, &st->principal); /* limits.rate_per_token */
+  if (wait) {
+    grpc_call_fail(c, GRPC_RESOURCE_EXHAUSTED,
+                   "too many requests (limits.rate_per_token); retry in %lld ms",
+                   (long long)((wait + 999999) / 1000000));
+    return 0;
+  }
   return 1;
 }
 

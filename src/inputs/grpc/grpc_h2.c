@@ -56,6 +56,9 @@ struct grpc_server {
   size_t max_message;
   int stopping;
   grpc_conn *conns;
+  size_t nconns;         /* open connections (grpc.max_connections) */
+  uint64_t refused;      /* connections closed at accept over grpc.max_connections */
+  uint64_t slow_hellos;  /* connections closed over grpc.handshake_timeout */
   arena scratch;         /* decoding one message at a time (loop thread) */
   nghttp2_session_callbacks *cbs;
   nghttp2_option *opt;
@@ -71,6 +74,7 @@ struct grpc_conn {
   int busy;           /* inside nghttp2: no send, no free */
   int dead;           /* protocol or I/O failure: free at the end of the entry point */
   char peer[64];
+  struct event *hello_timer; /* grpc.handshake_timeout: until the client's first SETTINGS */
 };
 
 typedef enum header_problem {
@@ -396,6 +400,11 @@ static void call_half_closed(grpc_call *c) {
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user) {
+  grpc_conn *conn = user;
+  if (frame->hd.type == NGHTTP2_SETTINGS && conn->hello_timer) {
+    event_free(conn->hello_timer); /* the client said hello in time */
+    conn->hello_timer = NULL;
+  }
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
   grpc_call *c = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
   if (!c) return 0;
@@ -459,9 +468,11 @@ static void conn_free(grpc_conn *conn) {
   while (conn->calls) call_detach(conn->calls);
   nghttp2_session_del(conn->ng);
   bufferevent_free(conn->bev);
+  if (conn->hello_timer) event_free(conn->hello_timer);
   if (conn->prev) conn->prev->next = conn->next;
   else g->conns = conn->next;
   if (conn->next) conn->next->prev = conn->prev;
+  g->nconns--;
   free(conn);
 }
 
@@ -534,11 +545,33 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg) {
   }
 }
 
+/* grpc.handshake_timeout: the TLS handshake, the HTTP/2 preface and the client's SETTINGS
+ * did not all arrive in time (a slow or idle client holding a connection): close it. Runs
+ * outside nghttp2, so the connection can be freed here. */
+static void on_hello_timeout(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  grpc_conn *conn = arg;
+  grpc_server *g = conn->g;
+  g->slow_hellos++;
+  log_info(&g->s->log, "grpc: %s: no HTTP/2 hello within grpc.handshake_timeout (%lld ms); "
+           "closing", conn->peer, (long long)(g->s->cfg.grpc_handshake_timeout_ns / NS_PER_MS));
+  conn_free(conn);
+}
+
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg) {
   grpc_server *g = arg;
   if (g->stopping) {
     evutil_closesocket(fd);
+    return;
+  }
+  uint64_t max = g->s->cfg.grpc_max_connections; /* hostile input (docs/security.md) */
+  if (max && g->nconns >= max) {
+    evutil_closesocket(fd);
+    if (g->refused++ % 1000 == 0)
+      log_warn(&g->s->log, "grpc: grpc.max_connections (%llu) open; closing new ones "
+               "(%llu so far)", (unsigned long long)max, (unsigned long long)g->refused);
     return;
   }
   grpc_conn *conn = calloc(1, sizeof *conn);
@@ -593,6 +626,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   conn->next = g->conns;
   if (g->conns) g->conns->prev = conn;
   g->conns = conn;
+  g->nconns++;
   nghttp2_settings_entry iv[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, MAX_CONCURRENT_STREAMS},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW},
@@ -602,6 +636,13 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
       nghttp2_session_set_local_window_size(conn->ng, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW) != 0) {
     conn_free(conn);
     return;
+  }
+  int64_t hello_ns = g->s->cfg.grpc_handshake_timeout_ns;
+  if (hello_ns > 0) {
+    struct timeval tv = {.tv_sec = (time_t)(hello_ns / NS_PER_SEC),
+                         .tv_usec = (suseconds_t)(hello_ns % NS_PER_SEC / 1000)};
+    conn->hello_timer = evtimer_new(g->s->base, on_hello_timeout, conn);
+    if (conn->hello_timer) evtimer_add(conn->hello_timer, &tv);
   }
   bufferevent_setcb(conn->bev, on_read, on_write, on_conn_event, conn);
   bufferevent_enable(conn->bev, EV_READ | EV_WRITE);

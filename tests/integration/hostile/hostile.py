@@ -11,6 +11,8 @@ Commands (ADDR is HOST:PORT); each prints one JSON line describing what happened
                                    1200 bytes), then read until close (at most 5 s)
   raw ADDR FILE                    send FILE's bytes, read the answer until close (5 s) and
                                    report its first line
+  slowh2 ADDR INTERVAL MAX         the HTTP/2 client preface one byte every INTERVAL s; same
+                                   report as slowloris
   conns ADDR N HOLD                open N TCP connections, keep them HOLD s, report how many
                                    the server closed meanwhile
 """
@@ -39,6 +41,19 @@ def closed_by_peer(s):
         return True
     finally:
         s.setblocking(True)
+
+
+def drained_and_closed(s):
+    """Read whatever the peer sent (e.g. HTTP/2 SETTINGS); True only if it has closed."""
+    s.setblocking(False)
+    try:
+        while True:
+            if s.recv(65536) == b"":
+                return True
+    except BlockingIOError:
+        return False
+    except (ConnectionResetError, BrokenPipeError):
+        return True
 
 
 def trickle(addr, head, body, interval, limit):
@@ -82,6 +97,9 @@ def main():
     elif cmd == "slowbody":
         head = b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
         r = trickle(addr, head, b"[" * 1000, float(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "slowh2":
+        r = trickle(addr, b"", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\0" * 64,
+                    float(sys.argv[3]), float(sys.argv[4]))
     elif cmd == "garbage":
         n = int(sys.argv[3])
         data = os.urandom(n)
@@ -118,7 +136,7 @@ def main():
             except OSError:
                 break
         time.sleep(hold)
-        closed = sum(1 for s in socks if closed_by_peer(s) is not False)
+        closed = sum(1 for s in socks if drained_and_closed(s))
         for s in socks:
             s.close()
         r = {"opened": len(socks), "closed_by_server": closed}
