@@ -29,20 +29,6 @@ def connect(addr):
     return s
 
 
-def closed_by_peer(s):
-    """True when the peer has closed (recv returns b'' or the connection was reset)."""
-    s.setblocking(False)
-    try:
-        data = s.recv(65536)
-        return data == b"" or None  # data: an answer (e.g. 408/400) that precedes the close
-    except BlockingIOError:
-        return False
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    finally:
-        s.setblocking(True)
-
-
 def drained_and_closed(s):
     """Read whatever the peer sent (e.g. HTTP/2 SETTINGS); True only if it has closed."""
     s.setblocking(False)
@@ -70,8 +56,7 @@ def trickle(addr, head, body, interval, limit):
         except (BrokenPipeError, ConnectionResetError):
             return {"closed": True, "after": round(time.monotonic() - start, 2), "sent": i}
         time.sleep(interval)
-        c = closed_by_peer(s)
-        if c or c is None:
+        if drained_and_closed(s):
             return {"closed": True, "after": round(time.monotonic() - start, 2), "sent": i + 1}
     return {"closed": False, "after": round(time.monotonic() - start, 2)}
 
