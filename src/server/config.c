@@ -162,6 +162,8 @@ static const setting SETTINGS[] = {
      "PEM certificate for forward over TLS; with forward.tls.key"},
     {"forward.tls.key", K_OPT_PATH, OFF(forward_tls_key), 0, 0,
      "PEM private key for forward.tls.cert"},
+    {"forward.tls.client_ca", K_OPT_PATH, OFF(forward_tls_client_ca), 0, 0,
+     "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
     {"syslog.listen", K_LISTEN_OFF, OFF(syslog_listen), 0, 0,
      "HOST:PORT of the syslog input (UDP and TCP), or off"},
     {"syslog.max_message_bytes", K_SIZE, OFF(syslog_max_message_bytes), 480, 1 * GiB,
@@ -175,6 +177,8 @@ static const setting SETTINGS[] = {
     {"syslog.tls.cert", K_OPT_PATH, OFF(syslog_tls_cert), 0, 0,
      "PEM certificate: syslog over TLS (RFC 5425; TCP only, no UDP); with syslog.tls.key"},
     {"syslog.tls.key", K_OPT_PATH, OFF(syslog_tls_key), 0, 0, "PEM private key for syslog.tls.cert"},
+    {"syslog.tls.client_ca", K_OPT_PATH, OFF(syslog_tls_client_ca), 0, 0,
+     "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
     {"lines.listen", K_LISTEN_OFF, OFF(lines_listen), 0, 0,
      "HOST:PORT of the JSON lines input (TCP and UDP), or off"},
     {"lines.max_line_bytes", K_SIZE, OFF(lines_max_line_bytes), 64, 1 * GiB,
@@ -188,6 +192,8 @@ static const setting SETTINGS[] = {
     {"lines.tls.cert", K_OPT_PATH, OFF(lines_tls_cert), 0, 0,
      "PEM certificate: JSON lines over TLS (TCP only, no UDP); with lines.tls.key"},
     {"lines.tls.key", K_OPT_PATH, OFF(lines_tls_key), 0, 0, "PEM private key for lines.tls.cert"},
+    {"lines.tls.client_ca", K_OPT_PATH, OFF(lines_tls_client_ca), 0, 0,
+     "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
     /* HTTP-port inputs of issue 5 (docs/inputs.md). */
     {"es.index_rule", K_STRING, OFF(es_index_rule), 0, 0,
      "Elasticsearch index -> stream/labels pattern, e.g. {stream}-{env}"},
@@ -322,7 +328,8 @@ void config_free(evd_config *c) {
                      &c->otlp_default_type, &c->otlp_stream_attribute,
                      &c->auth_mode, &c->auth_allow_insecure,
                      &c->http_tls_cert, &c->http_tls_key, &c->http_tls_client_ca,
-                     &c->grpc_tls_client_ca};
+                     &c->grpc_tls_client_ca, &c->forward_tls_client_ca,
+                     &c->syslog_tls_client_ca, &c->lines_tls_client_ca};
   for (size_t i = 0; i < sizeof inputs5 / sizeof inputs5[0]; i++) {
     free(*inputs5[i]);
     *inputs5[i] = NULL;

@@ -111,6 +111,9 @@ typedef struct evd_config {
   char *grpc_tls_client_ca;          /* grpc.tls.client_ca (NULL: no client certificates) */
   uint64_t grpc_max_connections;     /* grpc.max_connections (0 = no bound) */
   int64_t grpc_handshake_timeout_ns; /* grpc.handshake_timeout: accept to client SETTINGS */
+  char *forward_tls_client_ca;       /* forward.tls.client_ca (NULL: no client certificates) */
+  char *syslog_tls_client_ca;        /* syslog.tls.client_ca */
+  char *lines_tls_client_ca;         /* lines.tls.client_ca */
   uint64_t http_max_connections;     /* http.max_connections (0 = no bound) */
   int64_t http_header_timeout_ns;    /* http.header_timeout: first byte to end of headers */
   int64_t http_body_timeout_ns;      /* http.body_timeout: first byte to end of body */

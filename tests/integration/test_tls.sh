@@ -11,6 +11,7 @@
 #   - mTLS: without a client certificate, or with one from another CA, the handshake fails;
 #     with one from the CA the request succeeds, and the CN is logged.
 #   - gRPC mTLS: the same with a Python gRPC client.
+#   - syslog and lines over TLS: mTLS (Python ssl senders) and SIGHUP reload.
 #   - bad settings stop startup with a message naming the setting.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/grpc/grpc_lib.sh"
@@ -160,6 +161,57 @@ kill -HUP "$EVD_PID"
 evd_wait_for_log 'SIGHUP: grpc.tls: certificate reloaded \(CN=eventd-two\)' || evd_fail "no gRPC reload line"
 evd_grpc health
 assert_grpc_code OK "gRPC health after the reload"
+evd_stop
+assert_eq "$EVD_EXIT" 0 "exit status"
+
+evd_step "mTLS and SIGHUP reload on the syslog and lines listeners"
+cp "$P/server1.pem" "$EVD_TMP/cert.pem"
+cp "$P/server1.key" "$EVD_TMP/key.pem"
+EVD_DATA=$EVD_TMP/data-sock evd_start --grpc off --syslog 127.0.0.1:0 --lines 127.0.0.1:0 \
+  --set syslog.tls.cert="$EVD_TMP/cert.pem" --set syslog.tls.key="$EVD_TMP/key.pem" \
+  --set syslog.tls.client_ca="$P/ca.pem" \
+  --set lines.tls.cert="$EVD_TMP/cert.pem" --set lines.tls.key="$EVD_TMP/key.pem" \
+  --set lines.tls.client_ca="$P/ca.pem"
+SYSLOG=$(evd_input_addr syslog)
+LINES=$(evd_input_addr lines)
+# tls_send ADDR DATA [CERT KEY]: one TLS connection sending DATA (errors ignored).
+tls_send() {
+  /usr/bin/python3 - "$1" "$2" "$P/ca.pem" "${3:-}" "${4:-}" <<'PY' || true
+import socket, ssl, sys, time
+addr, data, ca, cert, key = sys.argv[1:6]
+host, port = addr.rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=ca)
+if cert:
+    ctx.load_cert_chain(cert, key)
+try:
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(data.encode())
+            time.sleep(0.3)
+except (ssl.SSLError, OSError) as e:
+    print("refused:", e, file=sys.stderr)
+PY
+}
+msg='<13>1 2024-05-01T10:00:00Z h mtlsapp - mtls.msg - with a client certificate'
+tls_send "$SYSLOG" "${#msg} $msg" "$P/client1.pem" "$P/client1.key"
+msg2='<13>1 2024-05-01T10:00:01Z h mtlsapp - mtls.msg - without one'
+tls_send "$SYSLOG" "${#msg2} $msg2"
+tls_send "$SYSLOG" "${#msg2} $msg2" "$P/rogue.pem" "$P/rogue.key"
+tls_send "$LINES" '{"type":"mtls.line","stream":"mtlsapp"}'$'\n' "$P/client1.pem" "$P/client1.key"
+tls_send "$LINES" '{"type":"mtls.line","stream":"mtlsapp"}'$'\n'
+evd_wait_for test "$(curl -sS "$EVD_URL/v1/events/count?stream=mtlsapp" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')" = 2 ||
+  evd_fail "the two senders with a client certificate did not get through"
+sleep 0.5
+evd_req GET '/v1/events/count?stream=mtlsapp'
+assert_eq "$(evd_json 'd["count"]')" 2 "only the senders with a CA-signed client certificate are stored"
+assert_eq "$(served_cn "$SYSLOG")" "eventd-one" "syslog CN before the reload"
+cp "$P/server2.pem" "$EVD_TMP/cert.pem"
+cp "$P/server2.key" "$EVD_TMP/key.pem"
+kill -HUP "$EVD_PID"
+evd_wait_for_log 'SIGHUP: syslog.tls: certificate reloaded \(CN=eventd-two\)' || evd_fail "no syslog reload line"
+evd_wait_for_log 'SIGHUP: lines.tls: certificate reloaded \(CN=eventd-two\)' || evd_fail "no lines reload line"
+assert_eq "$(served_cn "$SYSLOG")" "eventd-two" "syslog CN after the reload"
+assert_eq "$(served_cn "$LINES")" "eventd-two" "lines CN after the reload"
 evd_stop
 assert_eq "$EVD_EXIT" 0 "exit status"
 

@@ -38,6 +38,7 @@
 #include "inputs/lines/sock_listen.h"
 #include "server/ingest.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 #define FWD_MAX_PENDING 8 /* batches per connection waiting for the store */
 #define FWD_RETRY_MS 20   /* retry of a message the store could not take yet */
@@ -448,7 +449,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (g->tls) {
-    SSL *ssl = SSL_new(g->tls);
+    SSL *ssl = evd_tls_ssl_new(g->tls);
     c->bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                   BEV_OPT_CLOSE_ON_FREE)
                  : NULL;
@@ -527,7 +528,10 @@ static int fwd_start(server *s, void **state, char *err, size_t errlen) {
     snprintf(err, errlen, "forward.tls.cert and forward.tls.key go together");
     goto fail;
   }
-  if (cert && *cert && !(g->tls = sock_tls_ctx_new("forward.tls", cert, key, err, errlen))) goto fail;
+  if (cert && *cert &&
+      !(g->tls = sock_tls_ctx_new(s, "forward.tls", cert, key, cfg->forward_tls_client_ca, err,
+                                  errlen)))
+    goto fail;
   int port;
   if (sock_tcp_listen(s, "forward.listen", cfg->forward_listen, on_accept, g, &g->lis, g->addr,
                       sizeof g->addr, &port, err, errlen) != 0)
@@ -566,7 +570,7 @@ static void fwd_free(void *state) {
   if (!g) return;
   while (g->conns) conn_close(g->conns);
   if (g->lis) evconnlistener_free(g->lis);
-  if (g->tls) sock_tls_ctx_free(g->tls);
+  if (g->tls) sock_tls_ctx_free(g->s, g->tls);
   fwd_auth_free(&g->auth);
   arena_free(&g->scratch);
   buf_free(&g->dbuf);

@@ -18,6 +18,7 @@
 
 #include "inputs/lines/sock_listen.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 #define LS_RETRY_MS 20
 #define LS_READ_CHUNK (256 * 1024) /* bytes read per callback, and parsed per batch */
@@ -379,7 +380,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   ls_conn *c = calloc(1, sizeof *c);
   struct bufferevent *bev = NULL;
   if (ls->tls) {
-    SSL *ssl = SSL_new(ls->tls);
+    SSL *ssl = evd_tls_ssl_new(ls->tls);
     bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                BEV_OPT_CLOSE_ON_FREE)
               : NULL;
@@ -498,7 +499,18 @@ line_server *line_server_start(server *s, const line_input_ops *ops, void *ctx, 
     snprintf(err, errlen, "%s.cert and %s.key go together", tls_prefix, tls_prefix);
     goto fail;
   }
-  if (has_cert && !(ls->tls = sock_tls_ctx_new(tls_prefix, tls_cert, tls_key, err, errlen))) goto fail;
+  /* <prefix>.client_ca (mTLS): read from the configuration by the input's prefix. */
+  const char *client_ca = strcmp(tls_prefix, "syslog.tls") == 0  ? s->cfg.syslog_tls_client_ca
+                          : strcmp(tls_prefix, "lines.tls") == 0 ? s->cfg.lines_tls_client_ca
+                                                                 : NULL;
+  if ((client_ca && *client_ca) && !has_cert) {
+    snprintf(err, errlen, "%s.client_ca needs %s.cert and %s.key (mTLS is part of TLS)",
+             tls_prefix, tls_prefix, tls_prefix);
+    goto fail;
+  }
+  if (has_cert &&
+      !(ls->tls = sock_tls_ctx_new(s, tls_prefix, tls_cert, tls_key, client_ca, err, errlen)))
+    goto fail;
   int port;
   if (sock_tcp_listen(s, ops->setting, listen, on_accept, ls, &ls->lis, ls->addr, sizeof ls->addr,
                       &port, err, errlen) != 0)
@@ -544,7 +556,7 @@ void line_server_free(line_server *ls) {
   if (ls->lis) evconnlistener_free(ls->lis);
   if (ls->udp_ev) event_free(ls->udp_ev);
   if (ls->udp_fd >= 0) close(ls->udp_fd);
-  if (ls->tls) sock_tls_ctx_free(ls->tls);
+  if (ls->tls) sock_tls_ctx_free(ls->s, ls->tls);
   free(ls->udp_buf);
   free(ls);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/server.h"
+#include "server/tls.h"
 
 void sock_name(const struct sockaddr *sa, char *out, size_t outlen) {
   char a[INET6_ADDRSTRLEN] = "?";
@@ -104,59 +105,38 @@ int sock_udp_bind(const char *setting, const char *listen, int port, int rcvbuf,
   return fd;
 }
 
-static void tls_err(char *err, size_t errlen, const char *what) {
-  char reason[256] = "unknown OpenSSL error";
-  unsigned long e = ERR_peek_error();
-  if (e) ERR_error_string_n(e, reason, sizeof reason);
-  ERR_clear_error();
-  snprintf(err, errlen, "%s (OpenSSL: %s)", what, reason);
-}
-
-sock_tls_ctx *sock_tls_ctx_new(const char *prefix, const char *cert, const char *key, char *err,
-                               size_t errlen) {
-  char what[600];
-  const char *files[2] = {cert, key}, *names[2] = {"cert", "key"};
-  for (int i = 0; i < 2; i++) {
-    FILE *f = fopen(files[i], "rb");
-    if (!f) {
-      snprintf(err, errlen, "%s.%s: cannot open %s: %s", prefix, names[i], files[i], strerror(errno));
-      return NULL;
-    }
-    fclose(f);
-  }
-  ERR_clear_error();
-  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) {
-    tls_err(err, errlen, "cannot create a TLS context");
-    return NULL;
-  }
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+/* evd_tls_options.configure of the socket inputs. */
+static int sock_tls_configure(SSL_CTX *ctx, char *err, size_t errlen) {
+  (void)err;
+  (void)errlen;
   /* No TLS 1.3 session tickets: they are the server's only write on a syslog or lines
    * connection, and writing them to a client that has already sent everything and closed
    * fails (EPIPE) before the rest of its data has been read. */
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   SSL_CTX_set_num_tickets(ctx, 0);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
   /* A client that closes without close_notify (most log shippers) ends the stream normally. */
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-    snprintf(what, sizeof what, "%s.cert: cannot use %s as a PEM certificate", prefix, cert);
-    goto fail;
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-    snprintf(what, sizeof what, "%s.key: cannot use %s as a PEM private key", prefix, key);
-    goto fail;
-  }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
-    snprintf(what, sizeof what, "%s.key: %s does not match %s", prefix, key, cert);
-    goto fail;
-  }
-  return ctx;
-fail:
-  tls_err(err, errlen, what);
-  SSL_CTX_free(ctx);
-  return NULL;
+  return 0;
 }
 
-void sock_tls_ctx_free(sock_tls_ctx *ctx) { SSL_CTX_free(ctx); }
+sock_tls_ctx *sock_tls_ctx_new(struct server *s, const char *prefix, const char *cert,
+                               const char *key, const char *client_ca, char *err, size_t errlen) {
+  int configured = evd_tls_configured(prefix, cert, key, client_ca, err, errlen);
+  if (configured != 1) {
+    if (configured == 0) snprintf(err, errlen, "%s.cert and %s.key are not set", prefix, prefix);
+    return NULL;
+  }
+  evd_tls_options o = {.prefix = prefix, .cert = cert, .key = key, .client_ca = client_ca,
+                       .configure = sock_tls_configure, .log = &s->log};
+  evd_tls *t = evd_tls_new(&o, err, errlen);
+  if (t) server_tls_register(s, t);
+  return t;
+}
+
+void sock_tls_ctx_free(struct server *s, sock_tls_ctx *ctx) {
+  if (!ctx) return;
+  server_tls_unregister(s, ctx);
+  evd_tls_free(ctx);
+}

@@ -1,6 +1,7 @@
 /* sock_listen: what the socket inputs (forward, syslog, lines) share: binding a TCP listener
  * (and a UDP socket on the same address and port) on the daemon's event loop, naming
- * addresses, and a plain TLS server context (no ALPN) for inputs that speak TLS. */
+ * addresses, and a plain TLS server context (no ALPN) for inputs that speak TLS: the shared
+ * one of src/server/tls.h (mTLS with <prefix>.client_ca, reloaded on SIGHUP). */
 #ifndef EVD_INPUTS_SOCK_LISTEN_H
 #define EVD_INPUTS_SOCK_LISTEN_H
 
@@ -11,7 +12,7 @@
 #include <event2/listener.h>
 
 struct server;
-typedef struct ssl_ctx_st sock_tls_ctx; /* OpenSSL's SSL_CTX */
+typedef struct evd_tls sock_tls_ctx; /* src/server/tls.h: new connections use evd_tls_ssl_new */
 
 /* Bind a TCP listener on listen ("HOST:PORT"; port 0 picks one) calling cb(arg) for each
  * connection. On success returns 0 with *out and the bound address in addr ("127.0.0.1:24224",
@@ -28,10 +29,11 @@ int sock_udp_bind(const char *setting, const char *listen, int port, int rcvbuf,
 /* "ADDR:PORT" of a peer, for logs. */
 void sock_name(const struct sockaddr *sa, char *out, size_t outlen);
 
-/* A TLS server context (TLS 1.2+) with the PEM certificate chain and key. Returns it, or
- * NULL with err naming the settings (prefix "forward.tls") and the reason. */
-sock_tls_ctx *sock_tls_ctx_new(const char *prefix, const char *cert, const char *key, char *err,
-                               size_t errlen);
-void sock_tls_ctx_free(sock_tls_ctx *ctx);
+/* A TLS server context (TLS 1.2+) with the PEM certificate chain and key, requiring client
+ * certificates when client_ca is set, registered with s for the SIGHUP reload. Returns it,
+ * or NULL with err naming the settings (prefix "forward.tls") and the reason. */
+sock_tls_ctx *sock_tls_ctx_new(struct server *s, const char *prefix, const char *cert,
+                               const char *key, const char *client_ca, char *err, size_t errlen);
+void sock_tls_ctx_free(struct server *s, sock_tls_ctx *ctx);
 
 #endif
