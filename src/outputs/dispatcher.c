@@ -21,6 +21,7 @@
 #include "core/keymatch.h"
 #include "core/timeutil.h"
 #include "outputs/dispatcher.h"
+#include "server/auth.h"
 
 #define A_LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define A_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
@@ -45,7 +46,7 @@ static void copy_strv(batch *b, strv *v) {
 
 static int collect_cb(void *arg, uint64_t seq, const record_view *rv) {
   batch *b = arg;
-  if (!output_key_matches(b->sp, rv)) return 0;
+  if (!output_key_matches(b->sp, rv) || !output_scope_matches(b->sp, rv)) return 0;
   if (b->n == b->cap) return 1; /* cannot happen: the scan limit is the capacity */
   output_msg *m = &b->msgs[b->n++];
   m->seq = seq;
@@ -203,9 +204,9 @@ static int collect_dead(void *arg, const metadb_dead *d) {
 static int one_record_cb(void *arg, uint64_t seq, const record_view *rv) {
   batch *b = arg;
   (void)seq;
-  output_spec any = {0};
+  output_spec any = {.scope = OUTPUT_SCOPE_GLOBAL};
   const output_spec *keep = b->sp;
-  b->sp = &any; /* no key filter: the dead letter already matched */
+  b->sp = &any; /* no key or scope filter: the dead letter already matched */
   collect_cb(b, seq, rv);
   b->sp = keep;
   return 1;
@@ -446,11 +447,22 @@ int output_key_matches(const output_spec *sp, const record_view *rv) {
   return 0;
 }
 
+int output_scope_matches(const output_spec *sp, const record_view *rv) {
+  if (sp->scope == OUTPUT_SCOPE_GLOBAL) return 1;
+  const char *owner = sp->owner ? sp->owner : "";
+  const strv *t = &rv->f[EVF_TENANT];
+  size_t on = strlen(owner), tn = t->p ? t->n : 0;
+  if (sp->scope == OUTPUT_SCOPE_LOCAL) return tn == on && (on == 0 || memcmp(t->p, owner, on) == 0);
+  return auth_tenant_in_subtree(t->p ? t->p : "", tn, owner);
+}
+
 void output_store_filter(const output_spec *sp, store_filter *f) {
   store_filter_init(f);
   f->type_prefix = sp->type_prefix;
   f->min_severity = sp->min_severity;
   if (sp->tenant) f->exact[EVF_TENANT] = sp->tenant;
+  /* the owner's subtree lets the index skip segments; output_scope_matches checks each record */
+  if (sp->scope == OUTPUT_SCOPE_DOMAIN && sp->owner && *sp->owner) f->tenant_prefix = sp->owner;
   if (sp->npatterns == 1) f->key_pattern = sp->patterns[0]; /* lets the index skip segments */
   f->nlabels = sp->nlabels;
   for (size_t i = 0; i < sp->nlabels; i++) {

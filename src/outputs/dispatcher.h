@@ -28,6 +28,8 @@ typedef struct output_spec {
   const char *type_prefix; /* NULL = any */
   int min_severity;        /* 0 = any */
   const char *tenant;      /* NULL = any */
+  const char *owner;       /* owning tenant ("" = root; never NULL after parsing) */
+  int scope;               /* OUTPUT_SCOPE_*: which tenants' events it may receive */
   size_t nlabels;
   const char *label_key[OUTPUT_FILTER_MAX_LABELS], *label_value[OUTPUT_FILTER_MAX_LABELS];
   int64_t retry_base_ns, retry_cap_ns;
@@ -115,6 +117,9 @@ int output_spec_parse(output *o, const outputs_options *opt, char *err, size_t e
 
 /* 1 if the record passes the output's key patterns (the store filter does the rest). */
 int output_key_matches(const output_spec *sp, const record_view *rv);
+/* 1 if the record's tenant is within what the output's owner and scope allow (local: the
+ * owner exactly; domain: the owner's subtree; global: any). */
+int output_scope_matches(const output_spec *sp, const record_view *rv);
 /* Fill a store filter from the spec (strings borrowed). */
 void output_store_filter(const output_spec *sp, store_filter *f);
 

@@ -15,7 +15,12 @@
  *   POST   /v1/outputs/{name}/dead/redeliver   optional {"seq": N}
  *   DELETE /v1/outputs/{name}/dead             purge
  *   GET    /v1/outputs/{name}/deliveries       ?limit=N
- *   POST   /v1/outputs/{name}/test */
+ *   POST   /v1/outputs/{name}/test
+ *
+ * Access (auth on; docs/security.md): admin manages every output; domain-admin those owned
+ * within its subtree with scope local or domain; user those owned by exactly its tenant with
+ * scope local. An output the caller may not manage answers 404 like a missing one; a new or
+ * changed spec it may not have answers 403. */
 #include "outputs/http_outputs.h"
 
 #include <errno.h>
@@ -30,6 +35,7 @@
 
 #include "core/timeutil.h"
 #include "outputs/outputs.h"
+#include "server/auth.h"
 #include "server/server.h"
 
 #define R ROUTE_OUTPUTS
@@ -40,8 +46,29 @@ static int code_of(int rc) {
     case -EEXIST: return 409;
     case -EPERM: return 409;
     case -EINVAL: return 400;
+    case -EACCES: return 403;
     default: return 500;
   }
+}
+
+/* outputs_may_fn over an auth_principal: may it manage an output of owner and scope? */
+static int principal_may(void *arg, const char *owner, int scope) {
+  const auth_principal *p = arg;
+  switch (p->role) {
+    case AUTH_ROLE_ADMIN: return 1;
+    case AUTH_ROLE_DOMAIN_ADMIN:
+      return scope != OUTPUT_SCOPE_GLOBAL && auth_tenant_in_subtree(owner, strlen(owner), p->tenant);
+    case AUTH_ROLE_USER: return scope == OUTPUT_SCOPE_LOCAL && strcmp(owner, p->tenant) == 0;
+    default: return 0;
+  }
+}
+
+/* The access rule of this request: NULL (everything) with auth off. */
+static outputs_may_fn may_of(server *s) {
+  return s->auth && s->req_principal ? principal_may : NULL;
+}
+static void *may_arg(server *s) {
+  return (void *)s->req_principal;
 }
 
 static void reply_json(server *s, struct evhttp_request *req, int code, buf *b) {
@@ -82,7 +109,7 @@ static void handle_collection(server *s, struct evhttp_request *req) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   buf b = BUF_INIT;
   if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
-    if (outputs_render_list(s->outputs, &b) != 0) {
+    if (outputs_render_list_as(s->outputs, may_of(s), may_arg(s), &b) != 0) {
       buf_free(&b);
       http_reply_error(s, req, R, 500, "out of memory");
       return;
@@ -92,7 +119,16 @@ static void handle_collection(server *s, struct evhttp_request *req) {
     size_t len;
     const char *body = body_of(req, &len);
     char err[512];
-    int rc = outputs_create(s->outputs, body, len, err, sizeof err);
+    int rc;
+    if (may_of(s)) {
+      const auth_principal *p = s->req_principal;
+      /* defaults: owner = the caller's tenant; scope domain, local for a user */
+      rc = outputs_create_as(s->outputs, body, len, p->tenant,
+                             p->role == AUTH_ROLE_USER ? "local" : "domain", may_of(s),
+                             may_arg(s), err, sizeof err);
+    } else {
+      rc = outputs_create(s->outputs, body, len, err, sizeof err);
+    }
     if (rc != 0) {
       http_reply_error(s, req, R, code_of(rc), "%s", err);
       return;
@@ -318,7 +354,8 @@ static void handle_one(server *s, struct evhttp_request *req, const char *name) 
   } else if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH) {
     size_t len;
     const char *body = body_of(req, &len);
-    rc = outputs_update(s->outputs, name, body, len, m == EVHTTP_REQ_PATCH, err, sizeof err);
+    rc = outputs_update_as(s->outputs, name, body, len, m == EVHTTP_REQ_PATCH, may_of(s),
+                           may_arg(s), err, sizeof err);
     if (rc != 0) {
       http_reply_error(s, req, R, code_of(rc), "%s", err);
       return;
@@ -375,6 +412,11 @@ void http_outputs_route(server *s, struct evhttp_request *req, const char *path,
   const char *rest = slash ? slash : "";
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   char err[512];
+  /* an output the caller may not manage is not there for it */
+  if (outputs_access(s->outputs, name, may_of(s), may_arg(s)) != 0) {
+    http_reply_error(s, req, R, 404, "no output named '%s'", name);
+    return;
+  }
   if (*rest == '\0') {
     handle_one(s, req, name);
   } else if (strcmp(rest, "/pause") == 0 || strcmp(rest, "/resume") == 0) {

@@ -7,7 +7,9 @@
  *   match (a pattern or a list of 1..32 AMQP topic patterns on `key`; default "#"),
  *   type_prefix, min_severity (text or 1..24), tenant, labels ({key: value}, up to 16),
  *   retry ({base, cap: duration text or seconds; max_attempts: integer, 0 or "forever"}),
- *   paused (bool), batch (1..10000, default 100), start ("now" | "oldest", default "now")
+ *   paused (bool), batch (1..10000, default 100), start ("now" | "oldest", default "now"),
+ *   owner (tenant path, default "" = root), scope ("local" | "domain" | "global", default
+ *   "domain"; see outputs.h)
  * and the destination's own members (checked by its `check`). */
 #include "outputs/outputs.h"
 
@@ -20,6 +22,7 @@
 #include "core/keymatch.h"
 #include "core/timeutil.h"
 #include "outputs/dispatcher.h"
+#include "server/auth.h"
 
 #define A_LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define A_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
@@ -45,7 +48,7 @@ const output_dest_ops *outputs_dest_find(const char *type) {
 
 static const char *const COMMON[] = {"name",   "type",  "match",  "type_prefix",
                                      "min_severity", "tenant", "labels", "retry",
-                                     "paused", "batch", "start"};
+                                     "paused", "batch", "start", "owner", "scope"};
 
 int output_common_member(const char *key) {
   for (size_t i = 0; i < sizeof COMMON / sizeof COMMON[0]; i++)
@@ -183,6 +186,33 @@ int output_spec_parse(output *o, const outputs_options *opt, char *err, size_t e
       return -1;
     }
     sp->tenant = v->s;
+  }
+  sp->owner = "";
+  sp->scope = OUTPUT_SCOPE_DOMAIN;
+  if ((v = json_get(root, "owner"))) {
+    if (v->type != JSON_STRING || !auth_tenant_valid(v->s, v->n)) {
+      snprintf(err, errlen, "owner: expected a tenant path (\"\" = root, \"acme\", \"acme/dev\")");
+      return -1;
+    }
+    sp->owner = v->s;
+  }
+  if ((v = json_get(root, "scope"))) {
+    int sc = -1;
+    for (int i = 0; i <= OUTPUT_SCOPE_GLOBAL && v->type == JSON_STRING; i++)
+      if (strcmp(v->s, outputs_scope_name(i)) == 0) sc = i;
+    if (sc < 0) {
+      snprintf(err, errlen, "scope: expected \"local\", \"domain\" or \"global\"");
+      return -1;
+    }
+    sp->scope = sc;
+  }
+  if (sp->tenant && sp->scope != OUTPUT_SCOPE_GLOBAL &&
+      (sp->scope == OUTPUT_SCOPE_LOCAL
+           ? strcmp(sp->tenant, sp->owner) != 0
+           : !auth_tenant_in_subtree(sp->tenant, strlen(sp->tenant), sp->owner))) {
+    snprintf(err, errlen, "tenant: '%s' is outside what owner '%s' with scope %s receives",
+             sp->tenant, sp->owner, outputs_scope_name(sp->scope));
+    return -1;
   }
   if ((v = json_get(root, "labels"))) {
     if (v->type != JSON_OBJECT || v->n > OUTPUT_FILTER_MAX_LABELS) {
@@ -692,9 +722,74 @@ static void retire(output_set *set, output *o, int deleted) {
   if (!started) output_free(o);
 }
 
+const char *outputs_scope_name(int scope) {
+  static const char *const n[] = {"local", "domain", "global"};
+  return scope >= 0 && scope <= OUTPUT_SCOPE_GLOBAL ? n[scope] : "?";
+}
+
+static int merge_objects(const json_value *base, const json_value *patch, buf *out);
+static int outputs_create_spec(output_set *set, output *o, const char *json, size_t len,
+                               char *err, size_t errlen);
+
 int outputs_create(output_set *set, const char *json, size_t len, char *err, size_t errlen) {
+  return outputs_create_as(set, json, len, NULL, NULL, NULL, NULL, err, errlen);
+}
+
+/* See outputs.h. The stored spec carries the defaults given, so GET shows them. */
+int outputs_create_as(output_set *set, const char *json, size_t len, const char *default_owner,
+                      const char *default_scope, outputs_may_fn may, void *arg, char *err,
+                      size_t errlen) {
+  buf merged = BUF_INIT;
+  if (default_owner || default_scope) {
+    arena a;
+    arena_init(&a, 4096);
+    json_error je;
+    const json_value *nv = json_parse(&a, json, len, 16, &je);
+    if (nv && nv->type == JSON_OBJECT) {
+      buf b = BUF_INIT;
+      int rc = buf_putc(&b, '{');
+      if (default_owner) {
+        rc |= buf_puts(&b, "\"owner\":");
+        rc |= json_write_string(&b, default_owner, strlen(default_owner));
+      }
+      if (default_scope) {
+        rc |= buf_puts(&b, default_owner ? ",\"scope\":" : "\"scope\":");
+        rc |= json_write_string(&b, default_scope, strlen(default_scope));
+      }
+      rc |= buf_putc(&b, '}');
+      const json_value *base = rc ? NULL : json_parse(&a, b.data, b.len, 4, &je);
+      buf_free(&b);
+      if (!base || merge_objects(base, nv, &merged) != 0) {
+        arena_free(&a);
+        buf_free(&merged);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+      }
+      json = merged.data;
+      len = merged.len;
+    }
+    arena_free(&a); /* a body that is not an object: output_new names the problem */
+  }
   output *o = output_new(json, len, &set->opt, err, errlen);
-  if (!o) return -EINVAL;
+  if (!o) {
+    buf_free(&merged);
+    return -EINVAL;
+  }
+  if (may && !may(arg, o->sp.owner, o->sp.scope)) {
+    snprintf(err, errlen, "this token may not create an output owned by '%s' with scope %s",
+             o->sp.owner, outputs_scope_name(o->sp.scope));
+    output_free(o);
+    buf_free(&merged);
+    return -EACCES;
+  }
+  int rc = outputs_create_spec(set, o, json, len, err, errlen);
+  buf_free(&merged);
+  return rc;
+}
+
+/* Register and launch a parsed new output (takes o; json is its spec text to store). */
+static int outputs_create_spec(output_set *set, output *o, const char *json, size_t len,
+                               char *err, size_t errlen) {
   pthread_mutex_lock(&set->mu);
   if (find(set, o->sp.name)) {
     snprintf(err, errlen, "output '%s' already exists", o->sp.name);
@@ -747,10 +842,16 @@ static int merge_objects(const json_value *base, const json_value *patch, buf *o
 
 int outputs_update(output_set *set, const char *name, const char *json, size_t len, int patch,
                    char *err, size_t errlen) {
+  return outputs_update_as(set, name, json, len, patch, NULL, NULL, err, errlen);
+}
+
+int outputs_update_as(output_set *set, const char *name, const char *json, size_t len,
+                      int patch, outputs_may_fn may, void *arg, char *err, size_t errlen) {
   buf merged = BUF_INIT;
   pthread_mutex_lock(&set->mu);
   output *old = find(set, name);
   int rc = 0;
+  if (old && may && !may(arg, old->sp.owner, old->sp.scope)) old = NULL;
   if (!old) {
     snprintf(err, errlen, "no output named '%s'", name);
     rc = -ENOENT;
@@ -784,10 +885,14 @@ int outputs_update(output_set *set, const char *name, const char *json, size_t l
     json_value name_only = {0};
     const json_value *base = old->root;
     if (!patch) {
-      /* {"name":...} + body */
+      /* {"name":..., "owner": the old owner} + body */
       buf b = BUF_INIT;
       buf_puts(&b, "{\"name\":");
       json_write_string(&b, name, strlen(name));
+      if (json_get(old->root, "owner")) {
+        buf_puts(&b, ",\"owner\":");
+        json_write_string(&b, old->sp.owner, strlen(old->sp.owner));
+      }
       buf_putc(&b, '}');
       const json_value *nb = json_parse(&a, b.data, b.len, 4, &je);
       buf_free(&b);
@@ -809,6 +914,13 @@ int outputs_update(output_set *set, const char *name, const char *json, size_t l
   output *o = output_new(merged.data, merged.len, &set->opt, err, errlen);
   if (!o) {
     rc = -EINVAL;
+    goto out;
+  }
+  if (may && !may(arg, o->sp.owner, o->sp.scope)) {
+    snprintf(err, errlen, "this token may not give an output owner '%s' and scope %s",
+             o->sp.owner, outputs_scope_name(o->sp.scope));
+    output_free(o);
+    rc = -EACCES;
     goto out;
   }
   if (metadb_output_put(set->db, name, merged.data, merged.len) != 0) {
@@ -1089,6 +1201,13 @@ static int render_status(output_set *set, output *o, buf *out) {
 static int render_output(output_set *set, output *o, buf *out) {
   int rc = buf_putc(out, '{');
   rc |= render_spec(o, out);
+  /* owner and scope are always shown (a spec without them has the defaults) */
+  if (!json_get(o->root, "owner")) {
+    rc |= buf_puts(out, ",\"owner\":");
+    rc |= json_write_string(out, o->sp.owner, strlen(o->sp.owner));
+  }
+  if (!json_get(o->root, "scope"))
+    rc |= buf_printf(out, ",\"scope\":\"%s\"", outputs_scope_name(o->sp.scope));
   rc |= buf_printf(out, ",\"declared\":%s,", o->declared ? "true" : "false");
   rc |= render_status(set, o, out);
   rc |= buf_putc(out, '}');
@@ -1096,6 +1215,18 @@ static int render_output(output_set *set, output *o, buf *out) {
 }
 
 int outputs_render_list(output_set *set, buf *out) {
+  return outputs_render_list_as(set, NULL, NULL, out);
+}
+
+int outputs_access(output_set *set, const char *name, outputs_may_fn may, void *arg) {
+  pthread_mutex_lock(&set->mu);
+  output *o = find(set, name);
+  int rc = o && (!may || may(arg, o->sp.owner, o->sp.scope)) ? 0 : -ENOENT;
+  pthread_mutex_unlock(&set->mu);
+  return rc;
+}
+
+int outputs_render_list_as(output_set *set, outputs_may_fn may, void *arg, buf *out) {
   pthread_mutex_lock(&set->mu);
   /* Name order: collect and sort the (short) list. */
   size_t n = 0;
@@ -1103,7 +1234,8 @@ int outputs_render_list(output_set *set, buf *out) {
   output **v = n ? malloc(n * sizeof *v) : NULL;
   int rc = n && !v ? -1 : 0;
   size_t i = 0;
-  for (output *o = set->head; o && v; o = o->next) v[i++] = o;
+  for (output *o = set->head; o && v; o = o->next)
+    if (!may || may(arg, o->sp.owner, o->sp.scope)) v[i++] = o;
   for (size_t a = 1; a < i; a++)
     for (size_t b = a; b > 0 && strcmp(v[b - 1]->sp.name, v[b]->sp.name) > 0; b--) {
       output *t = v[b];

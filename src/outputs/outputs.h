@@ -103,6 +103,31 @@ int outputs_dead_redeliver(output_set *set, const char *name, uint64_t seq, uint
 int outputs_dead_purge(output_set *set, const char *name, uint64_t *purged, char *err,
                        size_t errlen);
 
+/* ---- ownership (issue 7; docs/outputs.md "Owner and scope") ----
+ * Every output has an owner tenant (spec member `owner`, "" = root, the default) and a scope
+ * (member `scope`): local (events of the owner exactly), domain (the owner's subtree; the
+ * default) or global (every event). The *_as variants take `may`, the caller's access
+ * rule: may(arg, owner, scope) returns 1 when the caller may manage an output with that
+ * owner and scope. An output the caller may not manage is answered -ENOENT like a missing
+ * one; a new or changed spec it may not have is -EACCES (err says why). */
+enum { OUTPUT_SCOPE_LOCAL = 0, OUTPUT_SCOPE_DOMAIN = 1, OUTPUT_SCOPE_GLOBAL = 2 };
+typedef int (*outputs_may_fn)(void *arg, const char *owner, int scope);
+/* "local", "domain", "global" (or "?"). */
+const char *outputs_scope_name(int scope);
+/* 0 when output `name` exists and may(arg, owner, scope) allows it; -ENOENT otherwise. */
+int outputs_access(output_set *set, const char *name, outputs_may_fn may, void *arg);
+/* outputs_create with defaults for owner and scope (members the body does not give; NULL =
+ * none) and the access rule applied to the resulting spec. */
+int outputs_create_as(output_set *set, const char *json, size_t len, const char *default_owner,
+                      const char *default_scope, outputs_may_fn may, void *arg, char *err,
+                      size_t errlen);
+/* outputs_update with the access rule applied to the old and the resulting spec. A PUT
+ * without `owner` keeps the old owner. */
+int outputs_update_as(output_set *set, const char *name, const char *json, size_t len,
+                      int patch, outputs_may_fn may, void *arg, char *err, size_t errlen);
+/* outputs_render_list of only the outputs may allows. */
+int outputs_render_list_as(output_set *set, outputs_may_fn may, void *arg, buf *out);
+
 /* ---- rendering (JSON into out) ---- */
 /* {"outputs":[{spec..., "declared":bool, "status":{...}}...]} */
 int outputs_render_list(output_set *set, buf *out);

@@ -50,8 +50,8 @@ const char *auth_action_name(auth_action a) {
 static const unsigned char ALLOWED[AUTH_ROLE__COUNT][AUTH_ACT__COUNT] = {
     /*                 ingest read reg-r reg-a outputs tokens metrics */
     [AUTH_ROLE_ADMIN] = {1, 1, 1, 1, 1, 1, 1},
-    [AUTH_ROLE_DOMAIN_ADMIN] = {1, 1, 1, 0, 0, 1, 0},
-    [AUTH_ROLE_USER] = {1, 1, 1, 0, 0, 0, 0},
+    [AUTH_ROLE_DOMAIN_ADMIN] = {1, 1, 1, 0, 1, 1, 0},
+    [AUTH_ROLE_USER] = {1, 1, 1, 0, 1, 0, 0},
     [AUTH_ROLE_INGEST] = {1, 0, 1, 0, 0, 0, 0},
     [AUTH_ROLE_READ] = {0, 1, 1, 0, 0, 0, 0},
 };

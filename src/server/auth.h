@@ -18,8 +18,10 @@
  *   ingest        only send events, into its tenant subtree
  *   read          only read (query, count, histogram, get, tail, Magma), its tenant subtree;
  *                 a read token of the root tenant may also scrape /metrics
- * Registry reads and validation are open to every role; registry reload, the outputs API
- * and /metrics (except root read tokens) are admin-only (outputs carry no owner tenant yet).
+ * Registry reads and validation are open to every role; registry reload and /metrics
+ * (except root read tokens) are admin-only. The outputs API is open to admin, domain-admin
+ * and user; which outputs each may manage (owner tenant, scope) is decided in
+ * src/outputs/http_outputs.c.
  *
  * Optional restrictions of a token: streams ("a,b") and type prefixes ("acct.,vm."). Ingest
  * refuses events outside them; reads are narrowed to them (auth_restrict_filter).

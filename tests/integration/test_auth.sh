@@ -146,8 +146,11 @@ assert_contains "$(cat "$EVD_TMP/tail.out")" '"id":"live-a"' "user A's tail show
 assert_not_contains "$(cat "$EVD_TMP/tail.out")" 'live-b' "user A's tail hides other's event"
 
 evd_step "roles: 403 where the role may not"
+as "$READ" GET /v1/outputs
+assert_status 403 "read token on outputs"
 as "$USER_A" GET /v1/outputs
-assert_status 403 "user on outputs"
+assert_status 200 "user on outputs: only its own (test_outputs_tenant.sh)"
+assert_eq "$EVD_BODY" '{"outputs":[]}' "user sees no output of others"
 as "$USER_A" GET /v1/tokens
 assert_status 403 "user on tokens"
 as "$DADMIN" POST /v1/tokens -H 'Content-Type: application/json' --data-binary '{"role":"user","tenant":"other"}'

@@ -1,5 +1,6 @@
 /* Unit tests of the outputs core (src/outputs; see test-list.h). */
 TEST_ENTRY(outputs_match_any_of_several_patterns)
+TEST_ENTRY(outputs_scope_limits_records_to_owner_tree)
 TEST_ENTRY(outputs_backoff_doubles_within_cap_and_jitter)
 TEST_ENTRY(outputs_spec_check_names_the_bad_member)
 TEST_ENTRY(outputs_metadb_round_trip_survives_reopen)

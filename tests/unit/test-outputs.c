@@ -38,6 +38,52 @@ TEST_IMPL(outputs_match_any_of_several_patterns) {
   return 0;
 }
 
+/* Owner and scope (issue 7): local = the owner exactly, domain = its subtree (not a
+ * sibling sharing a prefix), global = everything; the root's domain is everything. */
+TEST_IMPL(outputs_scope_limits_records_to_owner_tree) {
+  output_spec sp;
+  memset(&sp, 0, sizeof sp);
+  record_view rv;
+  memset(&rv, 0, sizeof rv);
+  const char *tenants[] = {"acme", "acme/dev", "acme2", "beta", ""};
+  /* expected per scope (local, domain, global) for owner "acme" */
+  const int want[3][5] = {{1, 0, 0, 0, 0}, {1, 1, 0, 0, 0}, {1, 1, 1, 1, 1}};
+  sp.owner = "acme";
+  for (int sc = OUTPUT_SCOPE_LOCAL; sc <= OUTPUT_SCOPE_GLOBAL; sc++) {
+    sp.scope = sc;
+    for (size_t i = 0; i < 5; i++) {
+      rv.f[EVF_TENANT] = (strv){tenants[i], strlen(tenants[i])};
+      if (output_scope_matches(&sp, &rv) != want[sc][i])
+        TEST_FAIL_("scope %s, tenant '%s': expected %d", outputs_scope_name(sc), tenants[i],
+                   want[sc][i]);
+    }
+  }
+  sp.owner = "";
+  sp.scope = OUTPUT_SCOPE_DOMAIN;
+  rv.f[EVF_TENANT] = (strv){"beta/x", 6};
+  ASSERT(output_scope_matches(&sp, &rv));
+  sp.scope = OUTPUT_SCOPE_LOCAL;
+  ASSERT(!output_scope_matches(&sp, &rv));
+  /* spec checks: bad owner, bad scope, a tenant filter outside the scope */
+  char err[256];
+  const char *bad[][2] = {
+      {"{\"name\":\"a\",\"type\":\"stdout\",\"owner\":\"/x\"}", "owner"},
+      {"{\"name\":\"a\",\"type\":\"stdout\",\"scope\":\"planet\"}", "scope"},
+      {"{\"name\":\"a\",\"type\":\"stdout\",\"owner\":\"acme\",\"tenant\":\"beta\"}", "tenant"},
+      {"{\"name\":\"a\",\"type\":\"stdout\",\"owner\":\"acme\",\"scope\":\"local\","
+       "\"tenant\":\"acme/dev\"}", "tenant"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = '\0';
+    ASSERT(outputs_check_spec(bad[i][0], strlen(bad[i][0]), err, sizeof err) != 0);
+    if (!strstr(err, bad[i][1])) TEST_FAIL_("case %zu: '%s' lacks '%s'", i, err, bad[i][1]);
+  }
+  const char *good = "{\"name\":\"a\",\"type\":\"stdout\",\"owner\":\"acme\","
+                     "\"scope\":\"domain\",\"tenant\":\"acme/dev\"}";
+  ASSERT_EQ_INT(outputs_check_spec(good, strlen(good), err, sizeof err), 0);
+  return 0;
+}
+
 TEST_IMPL(outputs_backoff_doubles_within_cap_and_jitter) {
   uint64_t rng = 12345;
   int64_t base = 100 * NS_PER_MS, cap = 5 * NS_PER_SEC;
