@@ -205,6 +205,7 @@ static void parse_vma_suffix(probe_event *ev, span s, size_t i) {
   if (in >= 0 && (cpu < 0 || in < cpu)) {
     size_t start = (size_t)in + 4;
     size_t end = cpu >= 0 ? (size_t)cpu : s.n;
+    if (end < start) end = start; /* " in likely on CPU": the two markers share a space */
     /* module name up to the last '[' of this part */
     long open = -1;
     for (size_t k = end; k-- > start;)
