@@ -1,5 +1,6 @@
 /* http_conn: the connection layer under the HTTP API — TLS (http.tls.*, tls.h), the bound on
- * open connections (http.max_connections), slow-client timeouts (http.header_timeout,
+ * open connections (http.max_connections: a connection past it gets 503 + Connection: close
+ * to its first request, or is cut after a second if it sends none), slow-client timeouts (http.header_timeout,
  * http.body_timeout), request rate limits (limits.rate_per_peer, limits.rate_per_token;
  * ratelimit.h) and the SIGHUP reload of every listener's certificate.
  *
@@ -41,6 +42,7 @@
 #include "server/tls.h"
 
 #define SWEEP_MS 250
+#define OVER_MAX_GRACE_NS (1000 * NS_PER_MS) /* an over-the-bound connection's time to ask */
 #define RATE_MAX_KEYS 65536
 #define CONN_SLOTS 4096 /* bev -> conn hash buckets */
 
@@ -60,6 +62,7 @@ typedef struct http_conn {
   int64_t started_ns;              /* first byte of the current request (or accept) */
   unsigned last4;                  /* last bytes seen in PHASE_HEAD (end-of-headers scan) */
   int cut;                         /* shut down by us: do not log again */
+  int over_max;                    /* opened past http.max_connections: answered 503 */
 } http_conn;
 
 struct http_conns {
@@ -178,13 +181,13 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
   if (max && cs->open > max) {
     cs->refused_max++;
     if (cs->refused_max == 1 || cs->refused_max % 1000 == 0)
-      log_warn(&cs->s->log, "http: more than http.max_connections (%llu) open; closing new "
-               "ones (%llu so far)", (unsigned long long)max,
+      log_warn(&cs->s->log, "http: more than http.max_connections (%llu) open; answering new "
+               "ones 503 and closing them (%llu so far)", (unsigned long long)max,
                (unsigned long long)cs->refused_max);
-    c->cut = 1;
-    c->started_ns = 0; /* the sweep cuts it; evhttp has not set the socket yet */
+    /* It gets an HTTP answer (503, Connection: close) to its first request
+     * (http_conn_on_request); one that sends nothing is cut after OVER_MAX_GRACE_NS. */
+    c->over_max = 1;
     c->phase = PHASE_HEAD;
-    event_active(cs->sweep, EV_TIMEOUT, 0);
   }
   return bev;
 }
@@ -207,9 +210,9 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
       conn_forget(c);
       continue;
     }
-    if (c->cut && c->started_ns == 0) { /* over http.max_connections */
-      c->started_ns = now;
-      conn_cut(c);
+    if (c->over_max && !c->cut && c->phase == PHASE_HEAD &&
+        now - c->started_ns > OVER_MAX_GRACE_NS) {
+      conn_cut(c); /* over http.max_connections and no request to answer */
       continue;
     }
     if (c->phase == PHASE_IDLE) continue;
@@ -291,6 +294,16 @@ int http_conn_on_request(server *s, struct evhttp_request *req, route r) {
   if (!evcon) return 1;
   http_conn *c = conn_find(cs, evhttp_connection_get_bufferevent(evcon));
   if (c) c->phase = PHASE_IDLE; /* the whole request is in */
+  if (c && c->over_max) {
+    /* evhttp closes the connection once this answer is written (Connection: close). */
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Retry-After", "1");
+    evhttp_add_header(h, "Connection", "close");
+    http_reply_error(s, req, r, 503,
+                     "too many connections: http.max_connections (%llu) are open; retry later",
+                     (unsigned long long)s->cfg.http_max_connections);
+    return 0;
+  }
   if (!cs->rl_peer || r == ROUTE_HEALTHZ) return 1; /* health checks are never limited */
   char *addr = NULL;
   ev_uint16_t port = 0;
@@ -328,8 +341,8 @@ int http_conn_render_metrics(const server *s, buf *out) {
                     "# HELP eventd_http_connections_open HTTP connections open now.\n"
                     "# TYPE eventd_http_connections_open gauge\n"
                     "eventd_http_connections_open %zu\n"
-                    "# HELP eventd_http_connections_refused_total HTTP connections closed at "
-                    "once because http.max_connections were open.\n"
+                    "# HELP eventd_http_connections_refused_total HTTP connections answered 503 "
+                    "and closed because http.max_connections were open.\n"
                     "# TYPE eventd_http_connections_refused_total counter\n"
                     "eventd_http_connections_refused_total %llu\n"
                     "# HELP eventd_http_slow_requests_total HTTP connections closed because a "

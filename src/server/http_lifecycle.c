@@ -10,13 +10,16 @@
  * selection is turned into seqs and handed to store_mark, which makes the marks durable
  * before the answer {"archived": N} / {"deleted": N} is sent. Each operation that changed
  * something is recorded as an event of stream "audit" (type event.archived, event.deleted,
- * event.purged) in the caller's tenant, with who, what and how many in its data.
+ * event.purged) in the caller's tenant, with who, what and how many in its data; the answer
+ * waits until that audit event is durable too (a 500 names the missing audit record if the
+ * store fails it — the marks themselves are kept).
  *
  * Roles (docs/security.md): admin anything; domain-admin its subtree; user its own tenant;
  * read and ingest tokens are refused (403). Purge is admin-only.
  *
  * Everything runs on the loop thread; store_mark blocks it for one fdatasync. */
 #include <errno.h>
+#include <pthread.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -114,15 +117,33 @@ static int on_id(void *arg, uint64_t seq, const record_view *rv) {
 
 /* ---- audit ---------------------------------------------------------------------------- */
 
+/* The loop thread waiting for one audit append: the writer thread fills status and signals. */
+typedef struct audit_wait {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+  int status;
+} audit_wait;
+
+/* store_append_cb (writer thread): free the batch, then wake the waiter. Nothing touches w
+ * after the unlock (the waiter's stack frame may be gone). */
 static void audit_done(void *arg, int status, store_batch *b) {
-  (void)arg;
-  (void)status; /* logged by nobody: the store logs write failures itself */
+  audit_wait *w = arg;
   store_batch_free(b);
+  pthread_mutex_lock(&w->mu);
+  w->status = status;
+  w->done = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
 }
 
-/* Append one audit event (stream "audit") describing an operation. data_json is the
- * event's data object. Failures are logged, not answered: the operation itself is done. */
-static void audit_record(server *s, const char *type, const char *tenant, const char *data_json) {
+/* Append one audit event (stream "audit") describing an operation and wait until the store
+ * has made it durable (per the sync policy), so that an operation is never answered before
+ * its audit record is kept. data_json is the event's data object. Blocks the loop thread for
+ * one commit, like store_mark does; safe because the writer never waits for the loop.
+ * Returns 0, or -1 with the reason in why[0..whylen) (also logged). */
+static int audit_record(server *s, const char *type, const char *tenant, const char *data_json,
+                        char *why, size_t whylen) {
   buf j = {0};
   buf_puts(&j, "{\"stream\":\"" LC_AUDIT_STREAM "\",\"type\":");
   json_write_string(&j, type, strlen(type));
@@ -140,19 +161,35 @@ static void audit_record(server *s, const char *type, const char *tenant, const 
   event ev;
   buf enc = {0};
   store_batch *b = NULL;
-  const char *why = NULL;
+  const char *fail = NULL;
+  int rc = 0;
+  audit_wait w = {.done = 0, .status = 0};
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
   json_value *v = j.data ? json_parse(&a, (const char *)j.data, j.len, 16, &je) : NULL;
-  if (!v) why = "cannot build the audit event";
-  else if (event_from_json(v, &s->cfg.limits, time_now_ns(), &a, &ev, &fe) != 0) why = fe.reason;
-  else if (record_encode(&ev, &enc) != 0) why = "out of memory";
-  else if (!(b = store_batch_new()) || store_batch_add(b, enc.data, enc.len) != 0) why = "out of memory";
-  else if (store_append(s->st, b, audit_done, NULL) != 0) why = "the store refused it";
-  else b = NULL;
-  if (why) log_error(&s->log, "lifecycle: audit event %s not stored: %s", type, why);
+  if (!v) fail = "cannot build the audit event";
+  else if (event_from_json(v, &s->cfg.limits, time_now_ns(), &a, &ev, &fe) != 0) fail = fe.reason;
+  else if (record_encode(&ev, &enc) != 0) fail = "out of memory";
+  else if (!(b = store_batch_new()) || store_batch_add(b, enc.data, enc.len) != 0) fail = "out of memory";
+  else if ((rc = store_append(s->st, b, audit_done, &w)) != 0) fail = strerror(-rc);
+  else {
+    b = NULL; /* the store's until audit_done */
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    if (w.status != 0) fail = strerror(-w.status);
+  }
+  if (fail) {
+    snprintf(why, whylen, "%s", fail);
+    log_error(&s->log, "lifecycle: audit event %s not stored: %s", type, fail);
+  }
+  pthread_cond_destroy(&w.cv);
+  pthread_mutex_destroy(&w.mu);
   store_batch_free(b);
   buf_free(&enc);
   arena_free(&a);
   buf_free(&j);
+  return fail ? -1 : 0;
 }
 
 /* ---- archive / delete ----------------------------------------------------------------- */
@@ -190,7 +227,11 @@ void http_lifecycle_handle(server *s, struct evhttp_request *req, const char *wh
     if (may_manage(s, req, 1)) {
       uint64_t n = 0;
       int rc = lifecycle_purge_run(s, &n);
-      if (rc) {
+      if (rc == -EIO && n > 0) {
+        http_reply_error(s, req, ROUTE_LIFECYCLE, 500,
+                         "deleted %llu events, but their audit event could not be stored",
+                         (unsigned long long)n);
+      } else if (rc) {
         http_reply_error(s, req, ROUTE_LIFECYCLE, 500, "purge failed: %s", strerror(-rc));
       } else {
         evbuffer_add_printf(evhttp_request_get_output_buffer(req), "{\"deleted\":%llu}",
@@ -325,8 +366,15 @@ void http_lifecycle_handle(server *s, struct evhttp_request *req, const char *wh
       }
     }
     buf_puts(&audit, "}}");
-    audit_record(s, del ? "event.deleted" : "event.archived", p ? p->tenant : NULL,
-                 audit.data ? (const char *)audit.data : "{}");
+    char why[256];
+    if (audit_record(s, del ? "event.deleted" : "event.archived", p ? p->tenant : NULL,
+                     audit.data ? (const char *)audit.data : "{}", why, sizeof why) != 0) {
+      /* The marks are durable; say so, and that the audit record is missing. */
+      http_reply_error(s, req, ROUTE_LIFECYCLE, 500,
+                       "%s %llu events, but their audit event could not be stored: %s",
+                       del ? "deleted" : "archived", (unsigned long long)changed, why);
+      goto done;
+    }
   }
   evbuffer_add_printf(evhttp_request_get_output_buffer(req), "{\"%s\":%llu}",
                       del ? "deleted" : "archived", (unsigned long long)changed);
@@ -410,7 +458,8 @@ int lifecycle_purge_run(server *s, uint64_t *deleted) {
   if (*deleted) {
     char data[160];
     snprintf(data, sizeof data, "{\"by\":\"purge\",\"count\":%llu}", (unsigned long long)*deleted);
-    audit_record(s, "event.purged", NULL, data);
+    char why[256];
+    if (audit_record(s, "event.purged", NULL, data, why, sizeof why) != 0) return -EIO;
     log_info(&s->log, "purge: deleted %llu events", (unsigned long long)*deleted);
   }
   return 0;

@@ -164,7 +164,8 @@ void http_query_limits(const server *s, qp_limits *ql);
 /* http_lifecycle.c: POST /v1/events/{archive,delete,purge} (what = "archive", ...). */
 void http_lifecycle_handle(server *s, struct evhttp_request *req, const char *what);
 /* Run the purge now (purge.* settings); *deleted gets the number of events deleted. Loop
- * thread. Returns 0 or -errno. */
+ * thread; returns once the deletions and their audit event are durable. Returns 0 or
+ * -errno (-EIO with *deleted > 0: deleted, but the audit event could not be stored). */
 int lifecycle_purge_run(server *s, uint64_t *deleted);
 /* Start the periodic purge when any purge.* retention is set (every purge.interval).
  * Returns 0 or -1 with err. lifecycle_stop frees the timer (NULL-safe). */
@@ -186,6 +187,10 @@ int http_auth_request(server *s, struct evhttp_request *req, route r, auth_actio
 /* Authenticate an `authorization` value ("Bearer TOKEN") outside HTTP (gRPC metadata).
  * Returns 0 with *p, or -1 (counted as a failed authentication). Auth must be on. */
 int server_auth_bearer(server *s, const char *value, size_t len, auth_principal *p);
+/* The principal of the active token named name (socket inputs: the subject CN of a client
+ * certificate). Returns 0 with *p; -1 unknown or revoked; -2 several active tokens share the
+ * name; -3 auth is off. */
+int server_auth_principal_by_name(server *s, const char *name, auth_principal *p);
 /* Narrow a read filter to the request's principal (no-op with auth off). Returns 0, or -1
  * after answering 403 (restrictions that need an explicit stream/type parameter) or 503.
  * a: where to copy strings that must outlive the request (NULL: the request's own). */

@@ -141,6 +141,18 @@ refused=$(grep -o '^eventd_http_connections_refused_total [0-9]*' <<<"$EVD_BODY"
 [[ ${refused:-0} -ge 70 ]] || evd_fail "eventd_http_connections_refused_total is '${refused:-}'"
 check_intact "a connection flood"
 
+evd_step "a request on a connection past http.max_connections gets a 503 JSON answer, not a bare close"
+"$PY" "$H" conns "$HTTP" 45 4 >/dev/null &
+holder=$!
+evd_bg_pid "$holder" 2>/dev/null || true
+sleep 1
+code=$(curl -sS -o "$EVD_TMP/over.json" -D "$EVD_TMP/over.hdr" -w '%{http_code}' "$EVD_URL/v1/events?limit=1" || true)
+assert_eq "$code" 503 "status past the connection bound"
+assert_contains "$(cat "$EVD_TMP/over.json")" 'http.max_connections (40)' "the answer names the setting"
+grep -qi '^Retry-After: 1' "$EVD_TMP/over.hdr" || evd_fail "no Retry-After on the 503: $(cat "$EVD_TMP/over.hdr")"
+wait "$holder" 2>/dev/null
+evd_wait_for curl -sSf -o /dev/null "$EVD_URL/healthz" || evd_fail "healthz after the bound was released"
+
 evd_step "a long-lived response (live tail) stays tracked as an open connection"
 curl -sS -N -m 4 "$EVD_URL/v1/tail" >/dev/null 2>&1 &
 tail_pid=$!

@@ -156,5 +156,15 @@ assert_eq "$(count 'type=vm.old&archived=any')" 0 "gone"
 assert_eq "$(count 'stream=s&archived=any')" 5 "recent ones kept (o-1, o-4, o-5, d-2, d-3)"
 as "$ADMIN" GET "/v1/events?stream=audit&type=event.purged"
 assert_eq "$(evd_json 'd["events"][0]["data"]["count"]')" 4 "purge audited"
+
+evd_step "the audit event is durable before the answer: kill -9 right after a delete keeps it"
+as "$ADMIN" POST /v1/events -H 'Content-Type: application/json' --data-binary '{"id":"k-1","type":"vm.k","tenant":"other","stream":"s"}'
+assert_status 200 "event to delete"
+as "$ADMIN" POST /v1/events/delete -H 'Content-Type: application/json' --data-binary '{"ids":["k-1"]}'
+assert_eq "$EVD_BODY" '{"deleted":1}' "deleted"
+evd_stop KILL
+evd_start --auth on
+as "$ADMIN" GET "/v1/events?stream=audit&type=event.deleted&limit=1"
+assert_eq "$(evd_json 'd["events"][0]["data"]["request"]["ids"][0]')" k-1 "the delete's audit event survived kill -9"
 evd_stop
 evd_pass
