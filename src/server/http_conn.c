@@ -43,6 +43,7 @@
 
 #define SWEEP_MS 250
 #define OVER_MAX_GRACE_NS (1000 * NS_PER_MS) /* an over-the-bound connection's time to ask */
+#define REJECT_LINGER_NS (2000 * NS_PER_MS)  /* after a 413: time for the client to read it */
 #define RATE_MAX_KEYS 65536
 #define CONN_SLOTS 4096 /* bev -> conn hash buckets */
 
@@ -63,6 +64,17 @@ typedef struct http_conn {
   unsigned last4;                  /* last bytes seen in PHASE_HEAD (end-of-headers scan) */
   int cut;                         /* shut down by us: do not log again */
   int over_max;                    /* opened past http.max_connections: answered 503 */
+  /* Content-Length scan of the request head (a 413 before the body is read). */
+  unsigned cl_match;               /* bytes of "\ncontent-length:" matched */
+  int cl_in_value, cl_have;
+  uint64_t cl_value;
+  /* A request refused by us with 413: evhttp's callbacks are set aside until the answer is
+   * out and the client had time to read it, then given back with an EOF. */
+  int rejecting;
+  int64_t reject_ns;
+  bufferevent_data_cb evhttp_read, evhttp_write;
+  bufferevent_event_cb evhttp_event;
+  void *evhttp_arg;
 } http_conn;
 
 struct http_conns {
@@ -74,6 +86,7 @@ struct http_conns {
   ratelimit *rl_peer, *rl_token;
   evd_tls *tls;
   uint64_t refused_max, cut_header, cut_body, rate_limited_peer, rate_limited_token;
+  uint64_t too_large; /* requests answered 413 from their Content-Length */
 };
 
 static size_t slot_of(const struct bufferevent *bev) {
@@ -109,14 +122,109 @@ static void conn_cut(http_conn *c) {
   if (fd >= 0) shutdown(fd, SHUT_RDWR);
 }
 
+/* ---- 413 from the Content-Length, before the body is read ------------------------------
+ *
+ * evhttp refuses a body over its maximum with its own HTML page, after reading up to the
+ * maximum. Instead, the head scan below sees a Content-Length over limits.body_max_bytes at
+ * the end of the headers; the connection is then taken from evhttp (its bufferevent
+ * callbacks set aside), answered 413 with a JSON error and Connection: close, and what the
+ * client still sends is discarded. Once the answer is written and the client closed (or
+ * REJECT_LINGER_NS passed), evhttp's callbacks are put back and it is told EOF, so it frees
+ * the connection as if the client had gone. A chunked body over the maximum still gets
+ * evhttp's page (no length in the head). */
+
+/* Give the connection back to evhttp with an EOF (it frees it; the sweep then forgets it). */
+static void reject_finish(http_conn *c) {
+  if (!c->rejecting) return;
+  c->rejecting = 0;
+  c->cut = 1;
+  bufferevent_setcb(c->bev, c->evhttp_read, c->evhttp_write, c->evhttp_event, c->evhttp_arg);
+  bufferevent_trigger_event(c->bev, BEV_EVENT_EOF | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void reject_on_read(struct bufferevent *bev, void *arg) {
+  (void)arg;
+  struct evbuffer *in = bufferevent_get_input(bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void reject_on_write(struct bufferevent *bev, void *arg) {
+  http_conn *c = arg;
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  if (fd >= 0) shutdown(fd, SHUT_WR); /* the answer is out: FIN after it */
+  (void)c;
+}
+
+static void reject_on_event(struct bufferevent *bev, short what, void *arg) {
+  (void)bev;
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) reject_finish(arg);
+}
+
+/* Answer the request now with 413 and take the connection from evhttp (see above). */
+static void reject_too_large(http_conn *c, struct evbuffer *in) {
+  struct http_conns *cs = c->set;
+  uint64_t max = cs->s->cfg.limits.body_max_bytes;
+  char body[256], head[256];
+  int bn = snprintf(body, sizeof body,
+                    "{\"error\":\"request body of %llu bytes exceeds limits.body_max_bytes "
+                    "(%llu bytes); send it in smaller requests\"}",
+                    (unsigned long long)c->cl_value, (unsigned long long)max);
+  int hn = snprintf(head, sizeof head,
+                    "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %d\r\nConnection: close\r\n\r\n",
+                    bn);
+  cs->too_large++;
+  ingest_count_rejected(cs->s, INGEST_INPUT_HTTP, REJECT_TOO_LARGE, 1);
+  bufferevent_getcb(c->bev, &c->evhttp_read, &c->evhttp_write, &c->evhttp_event, &c->evhttp_arg);
+  c->rejecting = 1;
+  c->reject_ns = time_mono_ns();
+  c->phase = PHASE_IDLE; /* no header/body deadline while lingering */
+  evbuffer_drain(in, evbuffer_get_length(in));
+  bufferevent_setcb(c->bev, reject_on_read, reject_on_write, reject_on_event, c);
+  bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+  if (bufferevent_write(c->bev, head, (size_t)hn) != 0 ||
+      bufferevent_write(c->bev, body, (size_t)bn) != 0)
+    reject_finish(c);
+}
+
+/* Scan one byte of a request head for "Content-Length: N" (case-insensitive, at the start
+ * of a line). The value saturates (a huge length is still over the maximum). */
+static void scan_content_length(http_conn *c, unsigned char ch) {
+  static const char CL[] = "\ncontent-length:";
+  if (c->cl_in_value) {
+    if (ch >= '0' && ch <= '9') {
+      uint64_t d = (uint64_t)(ch - '0');
+      c->cl_value = c->cl_value > (UINT64_MAX - d) / 10 ? UINT64_MAX : c->cl_value * 10 + d;
+      c->cl_have = 1;
+      return;
+    }
+    if ((ch == ' ' || ch == '\t') && !c->cl_have) return;
+    c->cl_in_value = 0; /* end of the value: this byte may start the next line */
+  }
+  unsigned char lc = (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch + 32) : ch;
+  if (lc == (unsigned char)CL[c->cl_match]) {
+    if (++c->cl_match == sizeof CL - 1) {
+      c->cl_match = 0;
+      c->cl_in_value = 1;
+      c->cl_value = 0;
+      c->cl_have = 0;
+    }
+  } else {
+    c->cl_match = ch == '\n' ? 1 : 0;
+  }
+}
+
 /* Input buffer callback: track the phases of requests as bytes arrive. */
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
   http_conn *c = arg;
-  if (info->n_added == 0) return;
+  if (info->n_added == 0 || c->rejecting) return;
   if (c->phase == PHASE_IDLE) {
     c->phase = PHASE_HEAD;
     c->started_ns = time_mono_ns();
     c->last4 = 0;
+    c->cl_match = 1; /* the request line ends with LF before the first header */
+    c->cl_in_value = c->cl_have = 0;
+    c->cl_value = 0;
   }
   if (c->phase != PHASE_HEAD) return;
   size_t len = evbuffer_get_length(in);
@@ -135,8 +243,11 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     left -= k;
     for (size_t j = 0; j < k; j++) {
       c->last4 = (c->last4 << 8) | p[j];
+      scan_content_length(c, p[j]);
       if ((c->last4 & 0xffffffffu) == 0x0d0a0d0au || (c->last4 & 0xffffu) == 0x0a0au) {
         c->phase = PHASE_BODY; /* the body's deadline counts from the same first byte */
+        if (c->cl_have && c->cl_value > c->set->s->cfg.limits.body_max_bytes)
+          reject_too_large(c, in);
         return;
       }
     }
@@ -208,6 +319,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
     bufferevent_getcb(c->bev, &readcb, &writecb, &eventcb, NULL);
     if (!readcb && !writecb && !eventcb) {
       conn_forget(c);
+      continue;
+    }
+    if (c->rejecting) {
+      if (now - c->reject_ns > REJECT_LINGER_NS) reject_finish(c);
       continue;
     }
     if (c->over_max && !c->cut && c->phase == PHASE_HEAD &&
@@ -353,11 +468,16 @@ int http_conn_render_metrics(const server *s, buf *out) {
                     "# HELP eventd_http_rate_limited_total HTTP requests answered 429.\n"
                     "# TYPE eventd_http_rate_limited_total counter\n"
                     "eventd_http_rate_limited_total{limit=\"peer\"} %llu\n"
-                    "eventd_http_rate_limited_total{limit=\"token\"} %llu\n",
+                    "eventd_http_rate_limited_total{limit=\"token\"} %llu\n"
+                    "# HELP eventd_http_too_large_total HTTP requests answered 413 from their "
+                    "Content-Length (limits.body_max_bytes) before the body was read.\n"
+                    "# TYPE eventd_http_too_large_total counter\n"
+                    "eventd_http_too_large_total %llu\n",
                     cs->open, (unsigned long long)cs->refused_max,
                     (unsigned long long)cs->cut_header, (unsigned long long)cs->cut_body,
                     (unsigned long long)cs->rate_limited_peer,
-                    (unsigned long long)cs->rate_limited_token) < 0
+                    (unsigned long long)cs->rate_limited_token,
+                    (unsigned long long)cs->too_large) < 0
              ? -1
              : 0;
 }

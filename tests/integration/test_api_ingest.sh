@@ -107,6 +107,24 @@ evd_step "413: body over limits.body_max_bytes"
 python3 -c 'import sys; sys.stdout.write("\n".join("{\"type\":\"t\",\"message\":\"%s\"}" % ("y"*1000) for _ in range(80)))' >"$EVD_TMP/big.ndjson"
 evd_req POST /v1/events -H 'Content-Type: application/x-ndjson' --data-binary @"$EVD_TMP/big.ndjson"
 assert_status 413 "body too large"
+assert_contains "$(evd_json 'd["error"]')" "exceeds limits.body_max_bytes" "a JSON error naming the setting"
+evd_step "413 on a kept-alive connection: answered before the body, the next connection works"
+/usr/bin/python3 - "$EVD_PORT" <<'PY' || evd_fail "keep-alive 413 check"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("POST", "/v1/events", body=b'{"type":"big413.ok"}', headers={"Content-Type": "application/json"})
+r = c.getresponse(); r.read()
+assert r.status == 200, r.status
+c.request("POST", "/v1/events", body=b"x" * (1 << 20), headers={"Content-Type": "application/json"})
+r = c.getresponse(); body = r.read()
+assert r.status == 413, (r.status, body)
+assert "body_max_bytes" in json.loads(body)["error"], body
+assert r.getheader("Connection") == "close", r.getheaders()
+c.close()
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("GET", "/healthz"); r = c.getresponse(); r.read()
+assert r.status == 200, r.status
+PY
 
 evd_step "415: other content types"
 evd_req POST /v1/events -H 'Content-Type: text/plain' --data-binary '{"type":"x"}'
