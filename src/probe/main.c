@@ -206,10 +206,38 @@ static void on_kmsg_gap(void *ud, uint64_t after, uint64_t next, const char *rea
 
 /* ---- command.failed -------------------------------------------------------------------- */
 
+/* The line callback's context: the probe and the tailer that read the line. */
+typedef struct tail_line_ctx {
+  probe *p;
+  tailer *t;
+} tail_line_ctx;
+
+/* FNV-1a 64 over n bytes, continuing from h. */
+static uint64_t fnv1a64(uint64_t h, const void *data, size_t n) {
+  const unsigned char *b = data;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
 static void on_tail_line(void *ud, const char *text, size_t len) {
-  probe *p = ud;
+  tail_line_ctx *c = ud;
+  probe *p = c->p;
   probe_event ev;
   if (!cmdfail_parse(text, len, &ev)) return;
+  {
+    /* Stable id: the host (machine id, else name), the line's file, offset and text. A line read again after a crash (the
+     * position is committed after the events are handed on) gets the same id, and eventd
+     * stores it once. The text is in the hash so that a new line written at the same offset
+     * after a copytruncate is a new event. */
+    uint64_t pos[3];
+    tail_line_pos(c->t, &pos[0], &pos[1], &pos[2]);
+    uint64_t h = fnv1a64(0xcbf29ce484222325ull, pos, sizeof pos);
+    h = fnv1a64(h, text, len);
+    char id[200];
+    snprintf(id, sizeof id, "cmd:%.64s:%016llx", p->host.id[0] ? p->host.id : p->host.name,
+             (unsigned long long)h);
+    probe_event_set_id(&ev, id);
+  }
   emit(p, &ev);
   probe_event_free(&ev);
 }
@@ -409,7 +437,10 @@ int main(int argc, char **argv) {
     }
     int64_t now = time_now_ns();
     if (now - last_tail >= NS_PER_SEC) {
-      for (int i = 0; i < p->ntails; i++) tail_poll(p->tails[i], on_tail_line, p);
+      for (int i = 0; i < p->ntails; i++) {
+        tail_line_ctx tctx = {p, p->tails[i]};
+        tail_poll(p->tails[i], on_tail_line, &tctx);
+      }
       last_tail = now;
     }
     probe_event out[MAX_OUT];

@@ -19,6 +19,7 @@ struct tailer {
   dev_t dev;
   ino_t ino;
   off_t off;
+  off_t line_off;     /* file offset of the line being delivered (tail_line_pos) */
   int had_file;       /* a file was followed before, or the path was missing: the next file
                          opened is new and is read from its start */
   int warned;         /* the "cannot open" message was logged */
@@ -103,12 +104,16 @@ static void try_open(tailer *t) {
   t->had_file = 1;
 }
 
-/* Split buffered data into lines. */
-static int emit_lines(tailer *t, const char *p, size_t n, void (*line)(void *, const char *, size_t), void *ud) {
+/* Split buffered data into lines. base: the file offset of p[0]. */
+static int emit_lines(tailer *t, const char *p, size_t n, off_t base,
+                      void (*line)(void *, const char *, size_t), void *ud) {
   int count = 0;
+  const char *start = p;
   while (n) {
     const char *nl = memchr(p, '\n', n);
     size_t take = nl ? (size_t)(nl - p) : n;
+    /* where the line delivered next starts: before the buffered partial, if any */
+    t->line_off = base + (off_t)(p - start) - (off_t)t->partial.len;
     if (t->partial.len + take > TAIL_LINE_MAX) { /* deliver in pieces, counted */
       size_t room = TAIL_LINE_MAX - t->partial.len;
       buf_append(&t->partial, p, room);
@@ -146,7 +151,7 @@ static int drain(tailer *t, void (*line)(void *, const char *, size_t), void *ud
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
     t->off += r;
-    count += emit_lines(t, chunk, (size_t)r, line, ud);
+    count += emit_lines(t, chunk, (size_t)r, t->off - r, line, ud);
   }
   return count;
 }
@@ -173,6 +178,7 @@ int tail_poll(tailer *t, void (*line)(void *ud, const char *text, size_t len), v
   }
   /* rotated (renamed away, removed, or replaced): the old file was read to its end above */
   if (t->partial.len) {
+    t->line_off = t->off - (off_t)t->partial.len;
     line(ud, t->partial.data, t->partial.len);
     buf_clear(&t->partial);
     count++;
@@ -185,6 +191,12 @@ int tail_poll(tailer *t, void (*line)(void *ud, const char *text, size_t len), v
     if (t->fd >= 0) count += drain(t, line, ud);
   }
   return count;
+}
+
+void tail_line_pos(const tailer *t, uint64_t *dev, uint64_t *ino, uint64_t *off) {
+  *dev = (uint64_t)t->dev;
+  *ino = (uint64_t)t->ino;
+  *off = (uint64_t)t->line_off;
 }
 
 int tail_commit(tailer *t, char *err, size_t errcap) {

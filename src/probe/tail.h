@@ -30,6 +30,12 @@ void tail_close(tailer *t);
  * lines delivered. Problems (unreadable file) are logged once per change of state. */
 int tail_poll(tailer *t, void (*line)(void *ud, const char *text, size_t len), void *ud);
 
+/* Inside tail_poll's line callback: the file (device, inode) and offset where the line
+ * being delivered starts — with the line's text, a stable identity for it (eventd-probe
+ * derives the command.failed event id from them, so a line read again after a crash is
+ * stored once). */
+void tail_line_pos(const tailer *t, uint64_t *dev, uint64_t *ino, uint64_t *off);
+
 /* Persist the position. 0 or -1 with err. */
 int tail_commit(tailer *t, char *err, size_t errcap);
 

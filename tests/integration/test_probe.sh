@@ -128,6 +128,21 @@ assert_eq "$(count kernel.panic_previous_boot)" 1 "pstore file not reported twic
 kill -TERM $PROBE_PID
 wait $PROBE_PID
 
+evd_step "a line read again (position lost, as after a crash before the commit) keeps its id: stored once"
+rm -f "$STATE"/tail-*.state
+sed -i 's/^  files: \[/  from_start: true\n  files: [/' "$EVD_TMP/probe.yml"
+"$PROBE" --config "$EVD_TMP/probe.yml" 2>"$EVD_TMP/live3.err" &
+PROBE_PID=$!
+evd_bg_pid $PROBE_PID
+evd_wait_for grep -q "eventd-probe 0" "$EVD_TMP/live3.err" || evd_fail "probe did not start: $(cat "$EVD_TMP/live3.err")"
+sleep 2 # the whole file (2 failed commands, both already stored) is read again and sent
+echo "Nov 21 10:00:07 web1 bash[10]: [gala-gopher] return code=[4], execute failed by [dave] from [pts/3]" >>"$LOG"
+evd_wait_for count_is command.failed 5 || evd_fail "the new line did not arrive: $(cat "$EVD_TMP/live3.err")"
+sleep 1
+assert_eq "$(count command.failed)" 5 "re-read lines not stored twice (4 before + the new one)"
+kill -TERM $PROBE_PID
+wait $PROBE_PID
+
 evd_step "stdout mode: JSON lines, the same events, EVENTD_URL ignored with --output stdout"
 EVENTD_URL=http://127.0.0.1:1 "$PROBE" --kmsg-file "$FIXTURE" --output stdout >"$EVD_TMP/out.jsonl" 2>"$EVD_TMP/stdout.err" ||
   evd_fail "stdout replay failed: $(cat "$EVD_TMP/stdout.err")"
