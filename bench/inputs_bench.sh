@@ -8,6 +8,8 @@
 #
 # Knobs: EVD_BUILD_DIR (default build/; use a RelWithDebInfo build), EVD_BENCH_RUNS (3),
 # EVD_BENCH_DURATION (10 s), EVD_BENCH_CONNECTIONS (4), EVD_BENCH_BATCH (500),
+# EVD_BENCH_ARGS (more daemon arguments, e.g. "--set limits.socket_rate_per_peer=100000000"
+# to measure the per-event rate limiter's cost),
 # EVD_BENCH_MODES ("http forward es syslog lines"), EVD_BENCH_RETENTION (2GiB: the store's
 # retention.max_bytes, so that the runs do not fill the disk; "stored" is the input's
 # eventd_input_events_total{outcome="accepted"}, which retention does not lower).
@@ -30,7 +32,7 @@ PY=/usr/bin/python3
 # Retention bounds the disk: at ~400k events/s a 10 s run stores ~3 GB.
 "$BUILD/eventd" --data-dir "$WORK/data" --http 127.0.0.1:0 --grpc off --forward 127.0.0.1:0 \
   --syslog 127.0.0.1:0 --lines 127.0.0.1:0 --log-level warn \
-  --set retention.max_bytes="${EVD_BENCH_RETENTION:-2GiB}" >"$WORK/log" 2>&1 &
+  --set retention.max_bytes="${EVD_BENCH_RETENTION:-2GiB}" ${EVD_BENCH_ARGS:-} >"$WORK/log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do grep -q 'lines listening' "$WORK/log" && break; sleep 0.05; done

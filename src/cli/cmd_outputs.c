@@ -22,7 +22,8 @@ enum {
   OPT_AFTER_ID,
   OPT_SEQ,
   OPT_LIMIT,
-  OPT_RAW
+  OPT_RAW,
+  OPT_OWNER
 };
 
 static const char outputs_help[] =
@@ -39,6 +40,7 @@ static const char outputs_help[] =
     "    eventctl outputs replay NAME (--since TIME | --after-id ID)\n"
     "    eventctl outputs dead NAME [list [--limit N] | redeliver [--seq N] | purge]\n"
     "    eventctl outputs deliveries NAME [--limit N]\n"
+    "    (every command naming an output also takes --owner TENANT)\n"
     "\n"
     "DESCRIPTION\n"
     "    An output delivers the events matching its patterns (AMQP topic patterns on the\n"
@@ -64,7 +66,12 @@ static const char outputs_help[] =
     "    --limit N\n"
     "        Rows of dead letters or deliveries to show (default 100).\n"
     "    --raw\n"
-    "        With list: print eventd's JSON answer instead of a table.\n" CLI_COMMON_OPTIONS_HELP
+    "        With list: print eventd's JSON answer instead of a table.\n"
+    "    --owner TENANT\n"
+    "        The owner of the output NAME (\"\" for the root). Names are unique per owner:\n"
+    "        without it NAME means the output of the token's own tenant, else the only one\n"
+    "        with that name the token may manage; eventd answers \"ambiguous\" when several\n"
+    "        tenants' outputs share it.\n" CLI_COMMON_OPTIONS_HELP
     "\n" CLI_EXIT_STATUS_HELP
     "\n"
     "EXAMPLES\n"
@@ -191,10 +198,10 @@ static int print_list(const http_response *resp) {
     cli_errorf("outputs list: unexpected answer");
     return CLI_EXIT_REFUSED;
   }
-  static const char *const headers[] = {"NAME", "TYPE", "STATE", "DELIVERED", "LAG",
+  static const char *const headers[] = {"NAME", "OWNER", "TYPE", "STATE", "DELIVERED", "LAG",
                                         "DEAD", "DECLARED", "LAST ERROR"};
   table t;
-  table_init(&t, 8, headers);
+  table_init(&t, 9, headers);
   for (const json_value *o = list->child; o; o = o->next) {
     const json_value *st = json_get(o, "status");
     char delivered[32], lag[32], dead[32];
@@ -202,13 +209,15 @@ static int print_list(const http_response *resp) {
     num_member(st, "lag_events", lag, sizeof lag);
     num_member(st, "dead_letters", dead, sizeof dead);
     const json_value *decl = json_get(o, "declared");
-    const char *cells[8] = {str_member(o, "name"), str_member(o, "type"), str_member(st, "state"),
+    const char *owner = str_member(o, "owner");
+    const char *cells[9] = {str_member(o, "name"), owner && *owner ? owner : "(root)",
+                            str_member(o, "type"), str_member(st, "state"),
                             delivered, lag, dead,
                             decl && decl->type == JSON_TRUE ? "config" : "runtime",
                             str_member(st, "last_error")};
     table_add_row(&t, cells);
   }
-  table_print(&t, stdout, output_term_width(), NULL, 7);
+  table_print(&t, stdout, output_term_width(), NULL, 8);
   table_free(&t);
   arena_free(&a);
   return CLI_EXIT_OK;
@@ -228,12 +237,14 @@ static int run_outputs(cli_ctx *ctx, int argc, char **argv) {
       {"after-id", required_argument, NULL, OPT_AFTER_ID},
       {"seq", required_argument, NULL, OPT_SEQ},
       {"limit", required_argument, NULL, OPT_LIMIT},
+      {"owner", required_argument, NULL, OPT_OWNER},
       {NULL, 0, NULL, 0},
   };
   spec_opts so = {0};
   const char *since = NULL, *after_id = NULL;
   long long seq = 0, limit = 100;
   int raw = 0;
+  const char *owner = NULL;
   for (;;) {
     int opt = cli_getopt(argc, argv, ":h", longopts, "outputs");
     if (opt == -1) break;
@@ -242,6 +253,13 @@ static int run_outputs(cli_ctx *ctx, int argc, char **argv) {
       case OPT_FILE: so.file = optarg; break;
       case OPT_JSON: so.json = optarg; break;
       case OPT_RAW: raw = 1; break;
+      case OPT_OWNER:
+        for (const char *p = optarg; *p; p++)
+          if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                *p == '_' || *p == '-' || *p == '.' || *p == '/'))
+            return cli_usage_error("outputs", "--owner expects a tenant path, got '%s'", optarg);
+        owner = optarg;
+        break;
       case OPT_NAME: so.name = optarg; break;
       case OPT_TYPE: so.type = optarg; break;
       case OPT_MATCH:
@@ -287,7 +305,7 @@ static int run_outputs(cli_ctx *ctx, int argc, char **argv) {
   if (!needs_name && name) extra = optind + 1;
   if (extra < argc) return cli_usage_error("outputs", "unexpected argument '%s'", argv[extra]);
 
-  char path[256];
+  char path[640];
   const char *method = "GET";
   buf body = BUF_INIT;
   int rc = 0, is_list = 0;
@@ -337,6 +355,15 @@ static int run_outputs(cli_ctx *ctx, int argc, char **argv) {
     snprintf(path, sizeof path, "/v1/outputs/%s/deliveries?limit=%lld", name, limit);
   } else {
     rc = cli_usage_error("outputs", "unknown subcommand '%s'", sub);
+  }
+  if (rc == 0 && owner && needs_name) { /* ?owner= (tenant characters need no escaping) */
+    size_t used = strlen(path);
+    int n = snprintf(path + used, sizeof path - used, "%sowner=%s", strchr(path, '?') ? "&" : "?",
+                     owner);
+    if (n < 0 || (size_t)n >= sizeof path - used)
+      rc = cli_usage_error("outputs", "--owner: tenant too long");
+  } else if (rc == 0 && owner) {
+    rc = cli_usage_error("outputs", "--owner goes with a command naming an output");
   }
   if (rc) {
     buf_free(&body);

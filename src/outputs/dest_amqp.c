@@ -27,12 +27,21 @@
  * OUTPUT_RETRY; the dispatcher backs off and the next deliver reconnects. A connection that
  * turns out dead before anything of a deliver call was published (idle past the broker's
  * heartbeat, broker restarted) is reopened once at once, so an idle output does not pay a
- * retry for it. */
+ * retry for it.
+ *
+ * vhost: a url ending in "/" means vhost "" (AMQP URI spec; "%2f" is the default "/"); a
+ * failed connection or login names the vhost it used.
+ *
+ * Tenant-owned outputs (env->guard, issue 7): the host is resolved here and the SSRF guard
+ * (outputs/netguard.h) picks an allowed address; plain TCP connects to exactly that address,
+ * TLS connects by name (for the certificate check) and the peer address is checked right
+ * after the connect. Literal local addresses are refused at create (check_targets). */
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +49,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "core/timeutil.h"
 #include "outputs/hmac.h"
+#include "outputs/netguard.h"
 #include "outputs/output.h"
 #include "server/log.h"
 
@@ -54,6 +65,7 @@ typedef struct amqp_dest {
   /* settings */
   char *host, *vhost, *user, *password, *exchange;
   int port;
+  int vhost_from_slash;         /* url ended in "/": vhost "" (named in connect errors) */
   int declare;
   int cloudstack;
   int heartbeat;
@@ -75,11 +87,7 @@ static const char *const amqp_members[] = {
     "exchange",   "declare",   "routing_key", "heartbeat", "timeout_ms", "tls",
     "tls_verify", "ca_file",   "cert_file", "key_file",  NULL};
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t mono_ms(void) { return time_mono_ns() / NS_PER_MS; }
 
 /* Everything the spec says, read and checked (strings into spec or into url_copy). */
 typedef struct amqp_spec {
@@ -87,6 +95,7 @@ typedef struct amqp_spec {
   const char *ca_file, *cert_file, *key_file;
   int64_t port, heartbeat, timeout_ms;
   int declare, tls, tls_verify;
+  int vhost_from_slash; /* the url's path is just "/": vhost "" as the AMQP URI spec says */
   char *url_copy; /* malloc'd, amqp_parse_url writes into it */
 } amqp_spec;
 
@@ -133,6 +142,7 @@ static int amqp_read_spec(const json_value *spec, amqp_spec *as, char *err, size
       return -1;
     }
     as->host = ci.host, as->port = ci.port, as->vhost = ci.vhost;
+    as->vhost_from_slash = ci.vhost != NULL && ci.vhost[0] == '\0';
     as->user = ci.user, as->password = ci.password;
     if (ci.ssl) as->tls = 1;
   }
@@ -177,6 +187,26 @@ static int amqp_check(const json_value *spec, char *err, size_t errlen) {
   return 0;
 }
 
+/* check_targets: no ca_file/cert_file/key_file (files on the host); the broker host (url or
+ * host member) when it is a literal IP address. */
+static int amqp_check_targets(const json_value *spec, const output_guard *g, char *err,
+                              size_t errlen) {
+  static const char *const host_files[] = {"ca_file", "cert_file", "key_file"};
+  for (size_t i = 0; i < sizeof host_files / sizeof host_files[0]; i++)
+    if (json_get(spec, host_files[i]) != NULL) {
+      snprintf(err, errlen, "%s: names a file on the daemon's host; outputs owned by tenant %s "
+               "may not set it (an admin's output may)", host_files[i], g->owner);
+      return -1;
+    }
+  amqp_spec as;
+  char ignored[256];
+  if (amqp_read_spec(spec, &as, ignored, sizeof ignored) != 0) return 0; /* amqp_check says */
+  int rc = output_guard_check_host(g, json_get(spec, "url") ? "url" : "host", as.host,
+                                   strlen(as.host), (int)as.port, err, errlen);
+  free(as.url_copy);
+  return rc;
+}
+
 static void amqp_disconnect(amqp_dest *d, int graceful) {
   if (d->conn == NULL) return;
   if (graceful) {
@@ -211,6 +241,9 @@ static char *dup_or_null(const char *s, int *oom) {
 static int amqp_open(const json_value *spec, const output_env *env, void **state, char *err,
                      size_t errlen) {
   amqp_spec as;
+  /* a tenant's output created before these rules existed is held to them too */
+  if (env != NULL && env->guard != NULL && amqp_check_targets(spec, env->guard, err, errlen) != 0)
+    return -1;
   if (amqp_read_spec(spec, &as, err, errlen) != 0) return -1;
   amqp_dest *d = calloc(1, sizeof *d);
   if (d == NULL) {
@@ -230,6 +263,7 @@ static int amqp_open(const json_value *spec, const output_env *env, void **state
   d->cert_file = dup_or_null(as.cert_file, &oom);
   d->key_file = dup_or_null(as.key_file, &oom);
   d->port = (int)as.port;
+  d->vhost_from_slash = as.vhost_from_slash;
   d->declare = as.declare;
   d->cloudstack = as.routing_key != NULL && strcmp(as.routing_key, "cloudstack") == 0;
   d->heartbeat = (int)as.heartbeat;
@@ -277,6 +311,19 @@ static void rpc_error(amqp_rpc_reply_t r, const char *what, char *err, size_t er
   }
 }
 
+/* Append to err (already holding a message) which vhost the connection used: a wrong vhost
+ * is the usual reason a login is refused, and "amqp://host/" (vhost "") is easily mistaken
+ * for the default vhost "/". */
+static void amqp_name_vhost(const amqp_dest *d, char *err, size_t errlen) {
+  size_t len = strlen(err);
+  if (len + 1 >= errlen) return;
+  if (d->vhost_from_slash)
+    snprintf(err + len, errlen - len, " [vhost '' (url ends in '/'; the default vhost '/' is "
+             "written %%2f)]");
+  else
+    snprintf(err + len, errlen - len, " [vhost '%s']", d->vhost);
+}
+
 /* Open the connection, log in, open channel 1, declare the exchange, confirm.select.
  * Returns 0, or -1 with err/code (and no connection left). */
 static int amqp_connect(amqp_dest *d, char *err, size_t errlen, int *code) {
@@ -305,7 +352,22 @@ static int amqp_connect(amqp_dest *d, char *err, size_t errlen, int *code) {
     }
   }
   struct timeval tv = {.tv_sec = d->timeout_ms / 1000, .tv_usec = (d->timeout_ms % 1000) * 1000};
-  int st = amqp_socket_open_noblock(sock, d->host, d->port, &tv);
+  const output_guard *g = d->env != NULL ? d->env->guard : NULL;
+  const char *connect_host = d->host;
+  char numeric[INET6_ADDRSTRLEN + 1];
+  if (g != NULL) {
+    /* SSRF guard (netguard.h): resolve the host ourselves and take an address it allows.
+     * Plain TCP connects to that very address (no second lookup to rebind); TLS must
+     * connect by name for the certificate check, so the peer is checked again below. */
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    if (output_guard_resolve(g, d->host, d->port, &ss, &sslen, err, errlen) != 0) goto fail;
+    if (!d->tls) {
+      netguard_addr_text((const struct sockaddr *)&ss, numeric, sizeof numeric);
+      connect_host = numeric;
+    }
+  }
+  int st = amqp_socket_open_noblock(sock, connect_host, d->port, &tv);
   if (st != AMQP_STATUS_OK) {
     snprintf(err, errlen, "connect to %s:%d: %s%s", d->host, d->port, amqp_error_string2(st),
              st == AMQP_STATUS_SOCKET_ERROR ? " (refused or unreachable)" : "");
@@ -313,6 +375,15 @@ static int amqp_connect(amqp_dest *d, char *err, size_t errlen, int *code) {
   }
   /* Bound every blocking write (a broker that stops reading: memory/disk alarm). */
   int fd = amqp_get_sockfd(d->conn);
+  if (g != NULL) {
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) {
+      snprintf(err, errlen, "connect to %s:%d: cannot read the peer address", d->host, d->port);
+      goto fail;
+    }
+    if (output_guard_check(g, (const struct sockaddr *)&peer, err, errlen) != 0) goto fail;
+  }
   if (fd >= 0) {
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -352,6 +423,7 @@ static int amqp_connect(amqp_dest *d, char *err, size_t errlen, int *code) {
 fail:
   amqp_destroy_connection(d->conn);
   d->conn = NULL;
+  amqp_name_vhost(d, err, errlen);
   if (d->connect_failures++ == 0 && d->env != NULL && d->env->log != NULL)
     d->env->log(d->env->env_arg, LOG_WARN, "amqp: %s", err);
   return -1;
@@ -564,27 +636,14 @@ static void amqp_deliver_batch(void *state, const output_msg *msgs, size_t n, ou
   }
 }
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* deliver: one batch, reported as one attempt in the delivery history. */
 static void amqp_deliver(void *state, const output_msg *msgs, size_t n, output_result *res) {
   amqp_dest *d = state;
-  int64_t t0 = mono_ns();
+  int64_t t0 = time_mono_ns();
   amqp_deliver_batch(state, msgs, n, res);
-  buf id = BUF_INIT; /* the history wants a C string; record ids are not NUL-terminated */
-  if (d->env != NULL && d->env->record_attempt != NULL &&
-      buf_append(&id, msgs[0].rv.id.p, msgs[0].rv.id.n) == 0) {
-    output_attempt a = {.first_seq = msgs[0].seq, .last_seq = msgs[n - 1].seq,
-                        .event_id = id.data, .count = n, .code = res->code,
-                        .latency_ns = mono_ns() - t0, .ok = res->status == OUTPUT_OK,
-                        .error = res->status == OUTPUT_OK ? NULL : res->error};
-    d->env->record_attempt(d->env->env_arg, &a);
-  }
-  buf_free(&id);
+  output_record_attempt(d->env, msgs, n, res->code, res->status == OUTPUT_OK,
+                        time_mono_ns() - t0, NULL, 0,
+                        res->status == OUTPUT_OK ? NULL : res->error);
 }
 
 static int amqp_describe(const json_value *spec, buf *out) {
@@ -614,4 +673,5 @@ const output_dest_ops output_dest_amqp = {
     .deliver = amqp_deliver,
     .describe = amqp_describe,
     .close = amqp_close_dest,
+    .check_targets = amqp_check_targets,
 };

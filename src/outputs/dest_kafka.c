@@ -20,17 +20,27 @@
  * up waiting are recognized and ignored. A fatal error of the idempotent producer destroys it;
  * the next deliver creates a new one.
  *
+ * Tenant-owned outputs (env->guard, issue 7): librdkafka's connect callback checks every
+ * broker address with the SSRF guard (outputs/netguard.h) and connects the socket itself; a
+ * refusal fails the waiting deliver call at once (its message in res->error) and the
+ * producer is recreated; literal local broker addresses are refused at create.
+ *
  * A substituted template field has characters outside Kafka's topic alphabet
  * [A-Za-z0-9._-] replaced by '_'; an empty field becomes "_". */
+#include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/event.h"
+#include "core/timeutil.h"
 #include "outputs/hmac.h"
+#include "outputs/netguard.h"
 #include "outputs/output.h"
 #include "server/log.h"
 
@@ -63,16 +73,16 @@ typedef struct kafka_dest {
   size_t pending;
   rd_kafka_resp_err_t last_logged_err;
   buf value, topic_buf;
+  /* SSRF guard refusals, written by librdkafka's broker threads (kafka_on_connect) */
+  pthread_mutex_t guard_mu;
+  uint64_t guard_refusals;
+  char guard_error[256];
 } kafka_dest;
 
 static const char *const kafka_members[] = {"brokers", "topic",      "key",        "format",
                                             "compression", "timeout_ms", "properties", NULL};
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t mono_ms(void) { return time_mono_ns() / NS_PER_MS; }
 
 /* Check the template: balanced braces naming known fields. */
 static int topic_template_ok(const char *t, char *err, size_t errlen) {
@@ -231,17 +241,25 @@ static void kafka_free(kafka_dest *k) {
   free(k->slots);
   buf_free(&k->value);
   buf_free(&k->topic_buf);
+  pthread_mutex_destroy(&k->guard_mu);
   free(k);
 }
+
+static int kafka_check_targets(const json_value *spec, const output_guard *g, char *err,
+                               size_t errlen);
 
 /* Create the state (the producer itself is created by the first deliver). */
 static int kafka_open(const json_value *spec, const output_env *env, void **state, char *err,
                       size_t errlen) {
   kafka_spec ks;
   if (kafka_check(spec, err, errlen) != 0 || kafka_read_spec(spec, &ks, err, errlen) != 0) return -1;
+  /* a tenant's output created before these rules existed is held to them too */
+  if (env != NULL && env->guard != NULL && kafka_check_targets(spec, env->guard, err, errlen) != 0)
+    return -1;
   kafka_dest *k = calloc(1, sizeof *k);
   if (k == NULL) goto oom;
   k->env = env;
+  pthread_mutex_init(&k->guard_mu, NULL);
   buf_init(&k->value);
   buf_init(&k->topic_buf);
   k->gala = strcmp(ks.format, "gala-gopher") == 0;
@@ -298,6 +316,89 @@ static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac, const
   k->env->log(k->env->env_arg, LOG_WARN, "librdkafka %s: %s", fac, buf_);
 }
 
+/* librdkafka's connect callback (broker threads): the SSRF guard (netguard.h) checks every
+ * resolved broker address before the connect; a refused one fails with EACCES and its reason
+ * is kept for the deliver call to report. Otherwise connect the (non-blocking) socket. */
+static int kafka_on_connect(int sockfd, const struct sockaddr *addr, int addrlen, const char *id,
+                            void *opaque) {
+  (void)id;
+  kafka_dest *k = opaque;
+  char msg[256];
+  if (output_guard_check(k->env != NULL ? k->env->guard : NULL, addr, msg, sizeof msg) != 0) {
+    pthread_mutex_lock(&k->guard_mu);
+    k->guard_refusals++;
+    memcpy(k->guard_error, msg, sizeof k->guard_error);
+    pthread_mutex_unlock(&k->guard_mu);
+    return EACCES;
+  }
+  if (connect(sockfd, addr, (socklen_t)addrlen) == -1 && errno != EINPROGRESS) return errno;
+  return 0;
+}
+
+/* The guard refusals so far, and the last one's message into err (when any). */
+static uint64_t kafka_guard_refusals(kafka_dest *k, char *err, size_t errlen) {
+  pthread_mutex_lock(&k->guard_mu);
+  uint64_t n = k->guard_refusals;
+  if (n && err != NULL) snprintf(err, errlen, "%s", k->guard_error);
+  pthread_mutex_unlock(&k->guard_mu);
+  return n;
+}
+
+/* Why a librdkafka property must not be set by a tenant-owned output, or NULL when it may:
+ * it names a file on the host, runs a command, loads code, or makes librdkafka fetch a URL
+ * itself (outside the connect callback and so outside the SSRF guard). */
+static const char *kafka_property_host_use(const char *name) {
+  size_t n = strlen(name);
+  if (n >= 9 && strcmp(name + n - 9, ".location") == 0) return "names a file on the daemon's host";
+  if (strcmp(name, "plugin.library.paths") == 0) return "loads code into the daemon";
+  if (strncmp(name, "ssl.engine", 10) == 0 || strcmp(name, "ssl_engine_location") == 0 ||
+      strcmp(name, "ssl.providers") == 0)
+    return "loads OpenSSL engines or providers into the daemon";
+  if (strncmp(name, "sasl.kerberos.", 14) == 0)
+    return "runs kinit or reads a keytab on the daemon's host";
+  if (strncmp(name, "sasl.oauthbearer.", 17) == 0)
+    return "makes librdkafka fetch tokens itself, outside the SSRF guard";
+  return NULL;
+}
+
+/* check_targets: no property that uses the daemon's host (kafka_property_host_use); every
+ * broker "host:port" of brokers whose host is a literal IP address. */
+static int kafka_check_targets(const json_value *spec, const output_guard *g, char *err,
+                               size_t errlen) {
+  const json_value *props = json_get(spec, "properties");
+  if (props != NULL && props->type == JSON_OBJECT)
+    for (const json_value *m = props->child; m != NULL; m = m->next) {
+      const char *why = kafka_property_host_use(m->key);
+      if (why != NULL) {
+        snprintf(err, errlen, "properties.%.64s: %s; outputs owned by tenant %s may not set it "
+                 "(an admin's output may)", m->key, why, g->owner);
+        return -1;
+      }
+    }
+  const json_value *b = json_get(spec, "brokers");
+  if (b == NULL || b->type != JSON_STRING) return 0;
+  for (const char *p = b->s; *p;) {
+    while (*p == ',' || *p == ' ') p++;
+    size_t n = strcspn(p, ", ");
+    if (n == 0) break;
+    const char *item = p, *end = p + n;
+    const char *at = strstr(item, "://"); /* "PLAINTEXT://host:port" */
+    if (at != NULL && at < end) item = at + 3;
+    const char *colon = NULL;
+    if (*item == '[') {
+      const char *rb = memchr(item, ']', (size_t)(end - item));
+      colon = rb != NULL && rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+      colon = memchr(item, ':', (size_t)(end - item));
+    }
+    size_t hostlen = colon ? (size_t)(colon - item) : (size_t)(end - item);
+    int port = colon ? atoi(colon + 1) : 9092;
+    if (output_guard_check_host(g, "brokers", item, hostlen, port, err, errlen) != 0) return -1;
+    p = end;
+  }
+  return 0;
+}
+
 static int kafka_connect(kafka_dest *k, char *err, size_t errlen) {
   rd_kafka_conf_t *conf = kafka_conf_build(k->brokers, k->compression, k->timeout_ms, NULL,
                                            k->props, k->nprops, err, errlen);
@@ -306,6 +407,7 @@ static int kafka_connect(kafka_dest *k, char *err, size_t errlen) {
   rd_kafka_conf_set_dr_msg_cb(conf, kafka_on_delivery);
   rd_kafka_conf_set_error_cb(conf, kafka_on_error);
   rd_kafka_conf_set_log_cb(conf, kafka_on_log);
+  if (k->env != NULL && k->env->guard != NULL) rd_kafka_conf_set_connect_cb(conf, kafka_on_connect);
   char kerr[256];
   k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
   if (k->rk == NULL) {
@@ -433,6 +535,7 @@ static void kafka_deliver_batch(void *state, const output_msg *msgs, size_t n, o
   k->generation++;
   k->pending = 0;
   int64_t deadline = mono_ms() + k->timeout_ms + 5000;
+  uint64_t refusals0 = kafka_guard_refusals(k, NULL, 0);
   size_t produced = 0;
   rd_kafka_resp_err_t produce_err = RD_KAFKA_RESP_ERR_NO_ERROR;
 
@@ -480,7 +583,15 @@ static void kafka_deliver_batch(void *state, const output_msg *msgs, size_t n, o
 
   /* Wait for the reports of everything produced. */
   rd_kafka_poll(k->rk, 0);
-  while (k->pending > 0 && mono_ms() < deadline && !kafka_stopping(k)) rd_kafka_poll(k->rk, 100);
+  int refused = 0;
+  while (k->pending > 0 && mono_ms() < deadline && !kafka_stopping(k)) {
+    rd_kafka_poll(k->rk, 100);
+    /* A broker address the SSRF guard refused: fail now rather than at the timeout. */
+    if (kafka_guard_refusals(k, NULL, 0) != refusals0) {
+      refused = 1;
+      break;
+    }
+  }
 
   size_t ok = 0;
   while (ok < produced && k->slots[ok].state == KMSG_DONE && k->slots[ok].err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -488,6 +599,17 @@ static void kafka_deliver_batch(void *state, const output_msg *msgs, size_t n, o
   res->confirmed = ok;
   if (ok == n) return;
   res->status = OUTPUT_RETRY;
+  if (refused && ok < produced && k->slots[ok].state != KMSG_DONE) {
+    kafka_guard_refusals(k, res->error, sizeof res->error);
+    res->code = RD_KAFKA_RESP_ERR__TRANSPORT;
+    /* The producer still holds the messages: drop it so that they are not sent later
+     * behind the dispatcher's back (the next deliver creates a new one). */
+    rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(k->rk, 0);
+    rd_kafka_destroy(k->rk);
+    k->rk = NULL;
+    return;
+  }
   if (ok < produced) {
     if (k->slots[ok].state != KMSG_DONE) {
       res->code = RD_KAFKA_RESP_ERR__TIMED_OUT;
@@ -518,27 +640,14 @@ static void kafka_deliver_batch(void *state, const output_msg *msgs, size_t n, o
   }
 }
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* deliver: one batch, reported as one attempt in the delivery history. */
 static void kafka_deliver(void *state, const output_msg *msgs, size_t n, output_result *res) {
   kafka_dest *k = state;
-  int64_t t0 = mono_ns();
+  int64_t t0 = time_mono_ns();
   kafka_deliver_batch(state, msgs, n, res);
-  buf id = BUF_INIT; /* the history wants a C string; record ids are not NUL-terminated */
-  if (k->env != NULL && k->env->record_attempt != NULL &&
-      buf_append(&id, msgs[0].rv.id.p, msgs[0].rv.id.n) == 0) {
-    output_attempt a = {.first_seq = msgs[0].seq, .last_seq = msgs[n - 1].seq,
-                        .event_id = id.data, .count = n, .code = res->code,
-                        .latency_ns = mono_ns() - t0, .ok = res->status == OUTPUT_OK,
-                        .error = res->status == OUTPUT_OK ? NULL : res->error};
-    k->env->record_attempt(k->env->env_arg, &a);
-  }
-  buf_free(&id);
+  output_record_attempt(k->env, msgs, n, res->code, res->status == OUTPUT_OK,
+                        time_mono_ns() - t0, NULL, 0,
+                        res->status == OUTPUT_OK ? NULL : res->error);
 }
 
 static int kafka_describe(const json_value *spec, buf *out) {
@@ -573,4 +682,5 @@ const output_dest_ops output_dest_kafka = {
     .deliver = kafka_deliver,
     .describe = kafka_describe,
     .close = kafka_close,
+    .check_targets = kafka_check_targets,
 };

@@ -27,8 +27,13 @@
  * are OUTPUT_RETRY; any other 4xx is OUTPUT_REJECTED. A batch the receiver rejects is sent
  * again one event at a time (arrays of one) so that only the refused event is rejected. Every request is reported through
  * env->record_attempt. The easy handle (and so its connection) is kept for the life of the
- * output: keep-alive across deliveries. */
+ * output: keep-alive across deliveries.
+ *
+ * Tenant-owned outputs (env->guard, issue 7): every address curl is about to connect to is
+ * checked by the SSRF guard in the open-socket callback (outputs/netguard.h), proxies are not
+ * used, and a literal local address in `url` is refused at create (check_targets). */
 #include <curl/curl.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -38,7 +43,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/timeutil.h"
 #include "outputs/hmac.h"
+#include "outputs/netguard.h"
 #include "outputs/output.h"
 #include "server/log.h"
 
@@ -55,10 +62,10 @@ typedef struct webhook {
   int batch;    /* 1: JSON array per deliver call */
   struct curl_slist *fixed_headers; /* Content-Type, Expect:, User-Agent, custom headers */
   buf body;
-  buf event_id; /* NUL-terminated copy of the first message's id, for the history */
   char response[WEBHOOK_RESPONSE_KEEP];
   size_t response_len;
   char curl_error[CURL_ERROR_SIZE];
+  char guard_error[256]; /* why the SSRF guard refused an address of this request ("" = none) */
 } webhook;
 
 static const char *const webhook_members[] = {"url",        "secret",     "signature", "headers",
@@ -164,6 +171,41 @@ static int webhook_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, 
   return w->env != NULL && w->env->stopping != NULL && w->env->stopping(w->env->env_arg);
 }
 
+/* libcurl open-socket callback: every address curl is about to connect to (after its own
+ * resolution, so DNS rebinding cannot slip past) goes through the output's SSRF guard
+ * (netguard.h); a refused one is never connected to, and its reason is kept for the error. */
+static curl_socket_t webhook_open_socket(void *arg, curlsocktype purpose,
+                                         struct curl_sockaddr *a) {
+  webhook *w = arg;
+  (void)purpose;
+  const output_guard *g = w->env != NULL ? w->env->guard : NULL;
+  char msg[256];
+  if (output_guard_check(g, &a->addr, msg, sizeof msg) != 0) {
+    if (w->guard_error[0] == '\0') snprintf(w->guard_error, sizeof w->guard_error, "%s", msg);
+    return CURL_SOCKET_BAD;
+  }
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* check_targets: no ca_file (a file on the host); the url's host when it is a literal IP
+ * address. */
+static int webhook_check_targets(const json_value *spec, const output_guard *g, char *err,
+                                 size_t errlen) {
+  const json_value *url = json_get(spec, "url");
+  const char *host;
+  size_t hostlen;
+  int port;
+  if (json_get(spec, "ca_file") != NULL) {
+    snprintf(err, errlen, "ca_file: names a file on the daemon's host; outputs owned by tenant "
+             "%s may not set it (an admin's output may)", g->owner);
+    return -1;
+  }
+  if (url == NULL || url->type != JSON_STRING || netguard_url_host(url->s, &host, &hostlen, &port) != 0)
+    return 0; /* webhook_check names a bad url */
+  if (port == 0) port = strncasecmp(url->s, "https", 5) == 0 ? 443 : 80;
+  return output_guard_check_host(g, "url", host, hostlen, port, err, errlen);
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_global_rc = CURLE_OK;
 static void webhook_curl_global_init(void) { curl_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -178,7 +220,6 @@ static void webhook_free(webhook *w) {
     free(w->secret);
   }
   buf_free(&w->body);
-  buf_free(&w->event_id);
   free(w);
 }
 
@@ -212,6 +253,9 @@ static int slist_add(struct curl_slist **list, const char *fmt, ...) {
 static int webhook_open(const json_value *spec, const output_env *env, void **state, char *err,
                         size_t errlen) {
   if (webhook_check(spec, err, errlen) != 0) return -1;
+  /* a tenant's output created before these rules existed is held to them too */
+  if (env != NULL && env->guard != NULL && webhook_check_targets(spec, env->guard, err, errlen) != 0)
+    return -1;
   pthread_once(&curl_once, webhook_curl_global_init);
   if (curl_global_rc != CURLE_OK) {
     snprintf(err, errlen, "libcurl initialization failed: %s", curl_easy_strerror(curl_global_rc));
@@ -221,7 +265,6 @@ static int webhook_open(const json_value *spec, const output_env *env, void **st
   if (w == NULL) goto oom;
   w->env = env;
   buf_init(&w->body);
-  buf_init(&w->event_id);
   const char *url = NULL, *secret = NULL, *signature = NULL, *ca_file = NULL;
   const json_value *headers = NULL;
   int64_t timeout_ms = WEBHOOK_DEFAULT_TIMEOUT_MS;
@@ -279,6 +322,13 @@ static int webhook_open(const json_value *spec, const output_env *env, void **st
   SETOPT(CURLOPT_XFERINFOFUNCTION, webhook_on_progress);
   SETOPT(CURLOPT_XFERINFODATA, w);
   SETOPT(CURLOPT_NOPROGRESS, 0L);
+  if (env != NULL && env->guard != NULL) {
+    /* Tenant-owned: check every address at connect time. A proxy (http_proxy in the
+     * environment) would connect on our behalf, past the check: none for these outputs. */
+    SETOPT(CURLOPT_OPENSOCKETFUNCTION, webhook_open_socket);
+    SETOPT(CURLOPT_OPENSOCKETDATA, w);
+    SETOPT(CURLOPT_PROXY, "");
+  }
 #undef SETOPT
   if (rc != CURLE_OK) {
     snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
@@ -291,12 +341,6 @@ oom:
   snprintf(err, errlen, "out of memory");
   webhook_free(w);
   return -1;
-}
-
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Map an HTTP status to the outcome (see the file comment). */
@@ -354,19 +398,23 @@ static void webhook_post(webhook *w, const output_msg *msgs, size_t n, int as_ba
   CURL *c = w->curl;
   w->response_len = 0;
   w->curl_error[0] = '\0';
+  w->guard_error[0] = '\0';
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, w->body.data);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)w->body.len);
-  int64_t t0 = mono_ns();
+  int64_t t0 = time_mono_ns();
   CURLcode rc = curl_easy_perform(c);
-  int64_t latency = mono_ns() - t0;
+  int64_t latency = time_mono_ns() - t0;
   long code = 0;
   if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
   curl_slist_free_all(headers);
 
   res->code = (int)code;
-  if (rc != CURLE_OK) {
+  if (rc != CURLE_OK && w->guard_error[0] != '\0') {
+    res->status = OUTPUT_RETRY; /* the target may resolve elsewhere later; the guard decides */
+    snprintf(res->error, sizeof res->error, "%s", w->guard_error);
+  } else if (rc != CURLE_OK) {
     res->status = OUTPUT_RETRY;
     snprintf(res->error, sizeof res->error, "%.80s: %.160s", curl_easy_strerror(rc),
              w->curl_error[0] ? w->curl_error : "(no detail)");
@@ -389,23 +437,8 @@ static void webhook_post(webhook *w, const output_msg *msgs, size_t n, int as_ba
                res->status == OUTPUT_REJECTED ? " (rejected)" : "", k ? ": " : "", snippet);
     }
   }
-  buf_clear(&w->event_id);
-  if (w->env != NULL && w->env->record_attempt != NULL &&
-      buf_append(&w->event_id, first->id.p, first->id.n) == 0) {
-    output_attempt a = {
-        .first_seq = msgs[0].seq,
-        .last_seq = msgs[n - 1].seq,
-        .event_id = w->event_id.data,
-        .count = n,
-        .code = (int)code,
-        .latency_ns = latency,
-        .ok = res->status == OUTPUT_OK,
-        .response = w->response_len ? w->response : NULL,
-        .response_len = w->response_len,
-        .error = rc != CURLE_OK ? res->error : NULL,
-    };
-    w->env->record_attempt(w->env->env_arg, &a);
-  }
+  output_record_attempt(w->env, msgs, n, (int)code, res->status == OUTPUT_OK, latency,
+                        w->response, w->response_len, rc != CURLE_OK ? res->error : NULL);
 }
 
 /* POST msgs[0..n) as one JSON array. Returns 0 (res filled), or -1 when out of memory
@@ -498,4 +531,5 @@ const output_dest_ops output_dest_webhook = {
     .deliver = webhook_deliver,
     .describe = webhook_describe,
     .close = webhook_close,
+    .check_targets = webhook_check_targets,
 };

@@ -103,8 +103,8 @@ int64_t output_backoff_ns(int64_t base_ns, int64_t cap_ns, uint64_t attempt, uin
 void dispatcher_flush_cursor(output *o) {
   uint64_t c = A_LOAD(o->cursor);
   if (c == A_LOAD(o->cursor_stored)) return;
-  if (metadb_cursor_put(o->set->db, o->sp.name, c) != 0) {
-    log_error(o->set->log, "output %s: cannot store the cursor: %s", o->sp.name,
+  if (metadb_cursor_put(o->set->db, o->key, c) != 0) {
+    log_error(o->set->log, "output %s: cannot store the cursor: %s", OUTPUT_LABEL(o),
               metadb_errmsg(o->set->db));
     return;
   }
@@ -156,9 +156,9 @@ static int backoff_sleep(output *o, int64_t ns) {
 static void env_record_attempt(void *arg, const output_attempt *a) {
   output *o = arg;
   /* Queued: the persister thread writes the history (no SQLite on the delivery path). */
-  if (metadb_history_queue(o->set->db, o->sp.name, a, time_now_ns()) != 0)
+  if (metadb_history_queue(o->set->db, o->key, a, time_now_ns()) != 0)
     log_debug(o->set->log, "output %s: delivery history queue full; attempt not recorded",
-              o->sp.name);
+              OUTPUT_LABEL(o));
 }
 
 static void env_log(void *arg, int level, const char *fmt, ...) {
@@ -168,7 +168,7 @@ static void env_log(void *arg, int level, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  log_msg(o->set->log, level, "output %s: %s", o->sp.name, msg);
+  log_msg(o->set->log, level, "output %s: %s", OUTPUT_LABEL(o), msg);
 }
 
 static int env_stopping(void *arg) { return interrupted(arg); }
@@ -178,12 +178,12 @@ static void dead_letter(output *o, const output_msg *m, const char *error, uint6
   snprintf(id, sizeof id, "%.*s", (int)m->rv.id.n, m->rv.id.p);
   metadb_dead d = {.seq = m->seq, .event_id = id, .error = error,
                    .attempts = (int64_t)attempts, .time_ns = time_now_ns()};
-  if (metadb_dead_add(o->set->db, o->sp.name, &d) != 0)
+  if (metadb_dead_add(o->set->db, o->key, &d) != 0)
     log_error(o->set->log, "output %s: cannot store the dead letter of seq %" PRIu64 ": %s",
-              o->sp.name, m->seq, metadb_errmsg(o->set->db));
+              OUTPUT_LABEL(o), m->seq, metadb_errmsg(o->set->db));
   A_ADD(o->dead_lettered, 1);
   log_warn(o->set->log, "output %s: event %s (seq %" PRIu64 ") dead-lettered after %" PRIu64
-           " attempt(s): %s", o->sp.name, id, m->seq, attempts, error);
+           " attempt(s): %s", OUTPUT_LABEL(o), id, m->seq, attempts, error);
 }
 
 /* ---- redelivery of dead letters ---------------------------------------------------- */
@@ -218,7 +218,7 @@ static void redeliver(output *o, void *state, uint64_t only) {
   uint64_t after = only ? only - 1 : 0;
   for (;;) {
     c.n = 0;
-    if (metadb_dead_each(o->set->db, o->sp.name, after, only ? 1 : 256, collect_dead, &c) != 0 ||
+    if (metadb_dead_each(o->set->db, o->key, after, only ? 1 : 256, collect_dead, &c) != 0 ||
         c.n == 0)
       return;
     for (size_t i = 0; i < c.n; i++) {
@@ -243,7 +243,7 @@ static void redeliver(output *o, void *state, uint64_t only) {
       o->sp.ops->deliver(state, b.msgs, 1, &res);
       A_STORE(o->in_flight, 0);
       if (res.status == OUTPUT_OK && res.confirmed >= 1) {
-        metadb_dead_delete(o->set->db, o->sp.name, c.seqs[i]);
+        metadb_dead_delete(o->set->db, o->key, c.seqs[i]);
         A_ADD(o->delivered, 1);
         A_STORE(o->last_delivered_ns, time_now_ns());
       } else {
@@ -271,7 +271,7 @@ static void *open_dest(output *o, uint64_t *rng, int *ok) {
     }
     attempt++;
     output_set_error(o, "cannot open the destination: %s", err);
-    log_warn(o->set->log, "output %s: cannot open the destination: %s", o->sp.name, err);
+    log_warn(o->set->log, "output %s: cannot open the destination: %s", OUTPUT_LABEL(o), err);
     if (backoff_sleep(o, output_backoff_ns(o->sp.retry_base_ns, o->sp.retry_cap_ns, attempt, rng))) {
       pthread_mutex_lock(&o->mu);
       int stop = o->stop;
@@ -426,6 +426,7 @@ int dispatcher_start(output *o, char *err, size_t errlen) {
   o->env.env_arg = o;
   o->env.log = env_log;
   o->env.stopping = env_stopping;
+  o->env.guard = output_guard_of(o);
   A_STORE(o->running, 1);
   int rc = pthread_create(&o->thread, NULL, worker_main, o);
   if (rc != 0) {

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/json.h"
 #include "outputs/metadb.h"
+#include "outputs/netguard.h"
 #include "outputs/outputs.h"
 
 #define OUTPUT_FILTER_MAX_LABELS 16
@@ -48,9 +49,13 @@ struct output {
   arena ar;        /* the parsed spec */
   const json_value *root;
   output_spec sp;
+  /* The output's identity (issue 7): "OWNER:NAME" (":NAME" for the root), unique in a set;
+   * outputs of different owners may share a name. meta.db keys its rows by it. */
+  char key[OUTPUTS_REF_MAX + 1];
   int declared;    /* from the config file */
 
   output_env env;
+  output_guard guard;    /* env.guard points here for tenant-owned outputs (issue 7) */
   pthread_t thread;
   int thread_started;
 
@@ -101,7 +106,31 @@ struct output_set {
   pthread_cond_t tcv;
   size_t tests_live;
   int tests_stop; /* also read without tmu (atomic) by the test's env.stopping */
+  /* The SSRF guard's view of the daemon's listeners (issue 7; read-only after start). */
+  netguard_listener *listeners;
+  size_t nlisteners;
 };
+
+/* How logs name an output: its name for a root-owned one, "OWNER:NAME" otherwise (outputs
+ * of different owners may share a name). */
+#define OUTPUT_LABEL(o) ((o)->sp.owner[0] ? (o)->key : (o)->sp.name)
+
+/* The output a reference ("OWNER:NAME", or "NAME" when unique) names, or NULL. Caller
+ * holds set->mu. */
+output *output_find(output_set *set, const char *ref);
+
+/* The type rule of a caller (outputs_access.c): may c have an output of type `type` (the
+ * new spec's, or with old = 1 the type of the output `name` it changes)? c NULL or an admin:
+ * always. Returns 0 or -1 with err naming the type and that it needs an admin token. */
+int output_caller_may_type(const output_set *set, const outputs_caller *c, const char *name,
+                           const char *type, int old, char *err, size_t errlen);
+/* For a tenant-owned output o (sets o->set = set): its destination's check_targets against
+ * its guard. Returns 0 (also for root-owned outputs) or -1 with err. */
+int output_check_literal_targets(output_set *set, output *o, char *err, size_t errlen);
+
+/* The guard of o for its destination (o->set must be set): NULL for a root-owned output,
+ * else &o->guard filled from o's owner and the set's options. */
+const output_guard *output_guard_of(output *o);
 
 /* Stop accepting test deliveries and wait (until deadline_ns, monotonic) for the running
  * ones; their completion callbacks are not called after this. Returns the number still

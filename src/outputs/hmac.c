@@ -193,3 +193,25 @@ int url_write_redacted(buf *out, const char *url) {
   buf_free(&tmp);
   return rc ? -1 : 0;
 }
+
+/* See hmac.h. */
+void output_record_attempt(const output_env *env, const output_msg *msgs, size_t n, int code,
+                           int ok, int64_t latency_ns, const char *response,
+                           size_t response_len, const char *error) {
+  if (env == NULL || env->record_attempt == NULL || n == 0) return;
+  buf id = BUF_INIT; /* the history wants a C string; record ids are not NUL-terminated */
+  if (buf_append(&id, msgs[0].rv.id.p, msgs[0].rv.id.n) == 0) {
+    output_attempt a = {.first_seq = msgs[0].seq,
+                        .last_seq = msgs[n - 1].seq,
+                        .event_id = id.data,
+                        .count = n,
+                        .code = code,
+                        .latency_ns = latency_ns,
+                        .ok = ok,
+                        .response = response_len ? response : NULL,
+                        .response_len = response_len,
+                        .error = error};
+    env->record_attempt(env->env_arg, &a);
+  }
+  buf_free(&id);
+}

@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "outputs/output.h"
 
 #define HMAC_SHA256_LEN 32
 
@@ -60,5 +61,17 @@ int url_write_redacted(buf *out, const char *url);
  * ("unknown member 'secrte' for a webhook output"). */
 int spec_refuse_unknown(const json_value *spec, const char *const *own, const char *what,
                         char *err, size_t errlen);
+
+/* ---- the delivery history ---------------------------------------------------------------- */
+
+/* Report one delivery attempt that carried msgs[0..n) (n >= 1) through env->record_attempt
+ * (nothing when env or record_attempt is NULL): code is the protocol status (0 = none), ok
+ * whether it was confirmed, latency_ns how long it took, response[0..response_len) the start
+ * of the destination's answer (may be NULL) and error the message to keep (NULL = none). The
+ * first message's id is copied to a C string for the history; the call keeps no pointer.
+ * Thread: the output's worker (or test) thread. */
+void output_record_attempt(const output_env *env, const output_msg *msgs, size_t n, int code,
+                           int ok, int64_t latency_ns, const char *response,
+                           size_t response_len, const char *error);
 
 #endif

@@ -17,10 +17,18 @@
  *   GET    /v1/outputs/{name}/deliveries       ?limit=N
  *   POST   /v1/outputs/{name}/test
  *
+ * Names are unique per owner tenant (issue 7): /v1/outputs/{name}... means, among the
+ * outputs the caller may manage, the one owned by ?owner=TENANT when given, else the one of
+ * the caller's own tenant (the root's with auth off), else the only one with that name;
+ * several and none the caller's own answers 409 "ambiguous: ... add ?owner=TENANT".
+ *
  * Access (auth on; docs/security.md): admin manages every output; domain-admin those owned
  * within its subtree with scope local or domain; user those owned by exactly its tenant with
  * scope local. An output the caller may not manage answers 404 like a missing one; a new or
- * changed spec it may not have answers 403. */
+ * changed spec it may not have answers 403. Only admins may create or change outputs of a
+ * type outside outputs.tenant_types (file and stdout always: they write on the daemon's
+ * host) — 403 naming the type; a tenant-owned output aimed at a literal local address is
+ * 400 (outputs/netguard.h). */
 #include "outputs/http_outputs.h"
 
 #include <errno.h>
@@ -47,6 +55,7 @@ static int code_of(int rc) {
     case -EPERM: return 409;
     case -EINVAL: return 400;
     case -EACCES: return 403;
+    case -ENOTUNIQ: return 409;
     default: return 500;
   }
 }
@@ -123,9 +132,9 @@ static void handle_collection(server *s, struct evhttp_request *req) {
     if (may_of(s)) {
       const auth_principal *p = s->req_principal;
       /* defaults: owner = the caller's tenant; scope domain, local for a user */
-      rc = outputs_create_as(s->outputs, body, len, p->tenant,
-                             p->role == AUTH_ROLE_USER ? "local" : "domain", may_of(s),
-                             may_arg(s), err, sizeof err);
+      outputs_caller c = {may_of(s), may_arg(s), p->role == AUTH_ROLE_ADMIN, p->tenant,
+                          p->role == AUTH_ROLE_USER ? "local" : "domain"};
+      rc = outputs_create_by(s->outputs, body, len, &c, err, sizeof err);
     } else {
       rc = outputs_create(s->outputs, body, len, err, sizeof err);
     }
@@ -139,7 +148,14 @@ static void handle_collection(server *s, struct evhttp_request *req) {
     json_error je;
     const json_value *v = json_parse(&a, body, len, 16, &je);
     const json_value *nm = v ? json_get(v, "name") : NULL;
-    if (!nm || outputs_render_one(s->outputs, nm->s, &b) != 0) {
+    const json_value *ow = v ? json_get(v, "owner") : NULL;
+    const char *owner = ow && ow->type == JSON_STRING ? ow->s
+                        : may_of(s) ? ((const auth_principal *)s->req_principal)->tenant
+                                    : "";
+    char ref[OUTPUTS_REF_MAX + 1] = "";
+    if (nm && nm->type == JSON_STRING)
+      snprintf(ref, sizeof ref, "%s:%s", owner, nm->s);
+    if (!nm || nm->type != JSON_STRING || outputs_render_one(s->outputs, ref, &b) != 0) {
       buf_free(&b);
       buf_puts(&b, "{\"created\":true}");
     }
@@ -150,7 +166,8 @@ static void handle_collection(server *s, struct evhttp_request *req) {
   }
 }
 
-static void handle_replay(server *s, struct evhttp_request *req, const char *name) {
+static void handle_replay(server *s, struct evhttp_request *req, const char *name,
+                          const char *ref) {
   size_t len;
   const char *body = body_of(req, &len);
   arena a;
@@ -193,7 +210,7 @@ static void handle_replay(server *s, struct evhttp_request *req, const char *nam
     after_id = after->s;
   }
   uint64_t cursor = 0;
-  int rc = outputs_replay(s->outputs, name, since_ns, after_id, &cursor, err, sizeof err);
+  int rc = outputs_replay(s->outputs, ref, since_ns, after_id, &cursor, err, sizeof err);
   arena_free(&a);
   if (rc != 0) {
     http_reply_error(s, req, R, code_of(rc), "%s", err);
@@ -205,7 +222,7 @@ static void handle_replay(server *s, struct evhttp_request *req, const char *nam
 }
 
 static void handle_dead(server *s, struct evhttp_request *req, const char *name,
-                        const char *query, const char *rest) {
+                        const char *ref, const char *query, const char *rest) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   char err[512];
   buf b = BUF_INIT;
@@ -216,7 +233,7 @@ static void handle_dead(server *s, struct evhttp_request *req, const char *name,
       http_reply_error(s, req, R, 400, "after and limit must be whole numbers (limit 1..10000)");
       return;
     }
-    int rc = outputs_render_dead(s->outputs, name, after, (size_t)limit, &b);
+    int rc = outputs_render_dead(s->outputs, ref, after, (size_t)limit, &b);
     if (rc != 0) {
       buf_free(&b);
       http_reply_error(s, req, R, code_of(rc), rc == -ENOENT ? "no output named '%s'" : "cannot "
@@ -226,7 +243,7 @@ static void handle_dead(server *s, struct evhttp_request *req, const char *name,
     reply_json(s, req, 200, &b);
   } else if (strcmp(rest, "") == 0 && m == EVHTTP_REQ_DELETE) {
     uint64_t n = 0;
-    int rc = outputs_dead_purge(s->outputs, name, &n, err, sizeof err);
+    int rc = outputs_dead_purge(s->outputs, ref, &n, err, sizeof err);
     if (rc != 0) {
       http_reply_error(s, req, R, code_of(rc), "%s", err);
       return;
@@ -254,7 +271,7 @@ static void handle_dead(server *s, struct evhttp_request *req, const char *name,
       seq = (uint64_t)n;
     }
     uint64_t queued = 0;
-    int rc = outputs_dead_redeliver(s->outputs, name, seq, &queued, err, sizeof err);
+    int rc = outputs_dead_redeliver(s->outputs, ref, seq, &queued, err, sizeof err);
     if (rc != 0) {
       http_reply_error(s, req, R, code_of(rc), "%s", err);
       return;
@@ -344,25 +361,28 @@ static void handle_test(server *s, struct evhttp_request *req, const char *name)
   }
 }
 
-static void handle_one(server *s, struct evhttp_request *req, const char *name) {
+static void handle_one(server *s, struct evhttp_request *req, const char *name,
+                       const char *ref) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   char err[512];
   buf b = BUF_INIT;
   int rc;
   if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
-    rc = outputs_render_one(s->outputs, name, &b);
+    rc = outputs_render_one(s->outputs, ref, &b);
   } else if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH) {
     size_t len;
     const char *body = body_of(req, &len);
-    rc = outputs_update_as(s->outputs, name, body, len, m == EVHTTP_REQ_PATCH, may_of(s),
-                           may_arg(s), err, sizeof err);
+    const auth_principal *p = may_of(s) ? s->req_principal : NULL;
+    outputs_caller c = {may_of(s), may_arg(s), !p || p->role == AUTH_ROLE_ADMIN, NULL, NULL};
+    rc = outputs_update_by(s->outputs, ref, body, len, m == EVHTTP_REQ_PATCH, &c, err,
+                           sizeof err);
     if (rc != 0) {
       http_reply_error(s, req, R, code_of(rc), "%s", err);
       return;
     }
-    rc = outputs_render_one(s->outputs, name, &b);
+    rc = outputs_render_one(s->outputs, ref, &b);
   } else if (m == EVHTTP_REQ_DELETE) {
-    rc = outputs_delete(s->outputs, name, err, sizeof err);
+    rc = outputs_delete(s->outputs, ref, err, sizeof err);
     if (rc != 0) {
       http_reply_error(s, req, R, code_of(rc), "%s", err);
       return;
@@ -412,20 +432,50 @@ void http_outputs_route(server *s, struct evhttp_request *req, const char *path,
   const char *rest = slash ? slash : "";
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   char err[512];
-  /* an output the caller may not manage is not there for it */
-  if (outputs_access(s->outputs, name, may_of(s), may_arg(s)) != 0) {
+  /* ?owner=TENANT picks among outputs of different owners that share the name */
+  char owner[AUTH_TENANT_MAX + 1];
+  int has_owner = 0;
+  if (query) {
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(query, &q) == 0) {
+      const char *ov = evhttp_find_header(&q, "owner");
+      if (ov) {
+        has_owner = auth_tenant_valid(ov, strlen(ov)) ? 1 : -1;
+        if (has_owner == 1) snprintf(owner, sizeof owner, "%s", ov);
+      }
+    }
+    evhttp_clear_headers(&q);
+  }
+  if (has_owner < 0) {
+    http_reply_error(s, req, R, 400, "owner: expected a tenant path (\"\" = root, \"acme\", "
+                     "\"acme/dev\")");
+    return;
+  }
+  /* Which output: among those the caller may manage (any other is not there for it), the
+   * one of ?owner=, else the caller's own tenant's, else the only one. */
+  const auth_principal *pr = may_of(s) ? s->req_principal : NULL;
+  char ref[OUTPUTS_REF_MAX + 1];
+  int rrc = outputs_resolve(s->outputs, name, has_owner ? owner : NULL, pr ? pr->tenant : "",
+                            may_of(s), may_arg(s), ref);
+  if (rrc == -ENOTUNIQ) {
+    http_reply_error(s, req, R, 409, "ambiguous: several outputs named '%s' have different "
+                     "owners; add ?owner=TENANT", name);
+    return;
+  }
+  if (rrc != 0) {
     http_reply_error(s, req, R, 404, "no output named '%s'", name);
     return;
   }
   if (*rest == '\0') {
-    handle_one(s, req, name);
+    handle_one(s, req, name, ref);
   } else if (strcmp(rest, "/pause") == 0 || strcmp(rest, "/resume") == 0) {
     if (m != EVHTTP_REQ_POST) {
       http_method_not_allowed(s, req, R, "POST");
       return;
     }
     int paused = strcmp(rest, "/pause") == 0;
-    int rc = outputs_pause(s->outputs, name, paused, err, sizeof err);
+    int rc = outputs_pause(s->outputs, ref, paused, err, sizeof err);
     if (rc != 0) {
       http_reply_error(s, req, R, code_of(rc), "%s", err);
       return;
@@ -435,9 +485,9 @@ void http_outputs_route(server *s, struct evhttp_request *req, const char *path,
     reply_json(s, req, 200, &b);
   } else if (strcmp(rest, "/replay") == 0) {
     if (m != EVHTTP_REQ_POST) http_method_not_allowed(s, req, R, "POST");
-    else handle_replay(s, req, name);
+    else handle_replay(s, req, name, ref);
   } else if (strncmp(rest, "/dead", 5) == 0 && (rest[5] == '\0' || rest[5] == '/')) {
-    handle_dead(s, req, name, query, rest + 5);
+    handle_dead(s, req, name, ref, query, rest + 5);
   } else if (strcmp(rest, "/deliveries") == 0) {
     if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
       http_method_not_allowed(s, req, R, "GET, HEAD");
@@ -449,7 +499,7 @@ void http_outputs_route(server *s, struct evhttp_request *req, const char *path,
       return;
     }
     buf b = BUF_INIT;
-    int rc = outputs_render_deliveries(s->outputs, name, (size_t)limit, &b);
+    int rc = outputs_render_deliveries(s->outputs, ref, (size_t)limit, &b);
     if (rc != 0) {
       buf_free(&b);
       http_reply_error(s, req, R, code_of(rc), rc == -ENOENT ? "no output named '%s'"
@@ -462,7 +512,7 @@ void http_outputs_route(server *s, struct evhttp_request *req, const char *path,
       http_method_not_allowed(s, req, R, "POST");
       return;
     }
-    handle_test(s, req, name);
+    handle_test(s, req, ref);
   } else {
     http_reply_error(s, req, R, 404, "no such endpoint under /v1/outputs/%s", name);
   }

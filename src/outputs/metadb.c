@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
+#include "core/json.h"
+
 #define HISTORY_TRIM_EVERY 64 /* trim an output's history every this many inserts */
 
 /* A queued delivery attempt (metadb_history_queue): strings copied after the struct. */
@@ -63,6 +66,102 @@ static int fail(metadb *m) {
   return -1;
 }
 
+/* Run sql with ?1 = a and ?2 = b bound as text. Returns 0 or -1 (sqlite's message in m). */
+static int exec2(metadb *m, const char *sql, const char *a, const char *b) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) return fail(m);
+  sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+  if (b) sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(m);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Schema version 2 (issue 7): every row is keyed by the output's reference "OWNER:NAME"
+ * (":NAME" for the root) instead of its name, so outputs of different tenants may share a
+ * name. Re-key the rows of an older database in one transaction: a runtime output gets the
+ * owner its stored spec names (the root when none), the other rows (cursors, dead letters and
+ * history of config-declared outputs) the root. Returns 0 or -1 with err. */
+static int migrate_v2(metadb *m, const char *path, char *err, size_t errlen) {
+  sqlite3_stmt *st = NULL;
+  int version = 0;
+  if (sqlite3_prepare_v2(m->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version >= 2) return 0;
+  static const char *const rekey[] = {
+      "UPDATE outputs SET name=?2 WHERE name=?1",
+      "UPDATE cursors SET name=?2 WHERE name=?1",
+      "UPDATE dead SET output=?2 WHERE output=?1",
+      "UPDATE deliveries SET output=?2 WHERE output=?1",
+  };
+  int rc = sqlite3_exec(m->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(m);
+  if (rc == 0 && sqlite3_prepare_v2(m->db, "SELECT name, spec FROM outputs WHERE instr(name, ':') = 0",
+                                    -1, &st, NULL) != SQLITE_OK)
+    rc = fail(m);
+  /* collect first: the rows change under the statement otherwise */
+  char **olds = NULL, **keys = NULL;
+  size_t n = 0, cap = 0;
+  while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    const char *spec = (const char *)sqlite3_column_text(st, 1);
+    arena a;
+    arena_init(&a, 4096);
+    json_error je;
+    const json_value *v = spec ? json_parse(&a, spec, strlen(spec), 16, &je) : NULL;
+    const json_value *ow = v && v->type == JSON_OBJECT ? json_get(v, "owner") : NULL;
+    const char *owner = ow && ow->type == JSON_STRING ? ow->s : "";
+    if (n == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      char **o2 = realloc(olds, nc * sizeof *o2), **k2 = o2 ? realloc(keys, nc * sizeof *k2) : NULL;
+      if (o2) olds = o2;
+      if (k2) keys = k2;
+      if (!o2 || !k2) {
+        arena_free(&a);
+        snprintf(m->errmsg, sizeof m->errmsg, "out of memory");
+        rc = -1;
+        break;
+      }
+      cap = nc;
+    }
+    size_t klen = strlen(owner) + 1 + strlen(name ? name : "") + 1;
+    olds[n] = strdup(name ? name : "");
+    keys[n] = malloc(klen);
+    if (keys[n]) snprintf(keys[n], klen, "%s:%s", owner, name ? name : "");
+    arena_free(&a);
+    if (!olds[n] || !keys[n]) {
+      free(olds[n]);
+      free(keys[n]);
+      snprintf(m->errmsg, sizeof m->errmsg, "out of memory");
+      rc = -1;
+      break;
+    }
+    n++;
+  }
+  sqlite3_finalize(st);
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    for (size_t q = 0; rc == 0 && q < sizeof rekey / sizeof rekey[0]; q++)
+      rc = exec2(m, rekey[q], olds[i], keys[i]);
+  for (size_t i = 0; i < n; i++) free(olds[i]), free(keys[i]);
+  free(olds);
+  free(keys);
+  static const char REST[] =
+      "UPDATE cursors SET name=':'||name WHERE instr(name, ':') = 0;"
+      "UPDATE dead SET output=':'||output WHERE instr(output, ':') = 0;"
+      "UPDATE deliveries SET output=':'||output WHERE instr(output, ':') = 0;"
+      "PRAGMA user_version=2;";
+  if (rc == 0 && sqlite3_exec(m->db, REST, NULL, NULL, NULL) != SQLITE_OK) rc = fail(m);
+  if (rc == 0 && sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = fail(m);
+  if (rc != 0) {
+    sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+    snprintf(err, errlen, "metadata database %s: cannot key its rows by owner and name: %s",
+             path, m->errmsg);
+    return -1;
+  }
+  return 0;
+}
+
 int metadb_open(const char *path, metadb **out, char *err, size_t errlen) {
   *out = NULL;
   metadb *m = calloc(1, sizeof *m);
@@ -85,6 +184,10 @@ int metadb_open(const char *path, metadb **out, char *err, size_t errlen) {
   if (sqlite3_exec(m->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
     snprintf(err, errlen, "metadata database %s: %s", path, msg ? msg : "cannot create tables");
     sqlite3_free(msg);
+    metadb_close(m);
+    return -1;
+  }
+  if (migrate_v2(m, path, err, errlen) != 0) {
     metadb_close(m);
     return -1;
   }

@@ -13,6 +13,12 @@
  *              latency_ns, ok, response, error, time_ns)
  *                                                   delivery history, the newest N per output
  *
+ * Every row is keyed by the output's reference "OWNER:NAME" (":NAME" for the root; outputs.h
+ * OUTPUTS_REF_MAX), the `name` arguments below: outputs of different owners may share a
+ * name (issue 7). Schema version 2 (PRAGMA user_version); metadb_open re-keys the rows of an
+ * older database in one transaction (a runtime output's owner comes from its stored spec,
+ * everything else belongs to the root).
+ *
  * The database runs with journal_mode=WAL and synchronous=NORMAL: a commit costs a WAL
  * append, no fsync. That is enough for at-least-once: a cursor that loses its last updates
  * in a power cut makes the output send a few events again, never skip any (the cursor is

@@ -28,6 +28,8 @@
 #include "core/json.h"
 #include "core/record.h"
 
+struct output_guard; /* outputs/netguard.h */
+
 /* One event to deliver: its store seq and its decoded record (rv.json is the canonical
  * event JSON, which is what destinations send unless a compatibility mode says otherwise).
  * Valid only during the deliver call. */
@@ -80,6 +82,11 @@ typedef struct output_env {
   /* 1 when the worker should give up waiting (the output is being stopped, paused or
    * deleted): a destination polls it in long waits (broker reconnects, confirms). */
   int (*stopping)(void *env_arg);
+  /* The SSRF guard (issue 7; outputs/netguard.h): NULL for root-owned outputs (anything may
+   * be reached). Otherwise the destination must check every resolved address with
+   * output_guard_check before it connects, fail the attempt (OUTPUT_RETRY) with the guard's
+   * message when every address is refused, and never connect to a refused one. */
+  const struct output_guard *guard;
 } output_env;
 
 typedef struct output_dest_ops {
@@ -109,6 +116,16 @@ typedef struct output_dest_ops {
 
   /* Close connections and free the state (NULL is fine). */
   void (*close)(void *state);
+
+  /* Check what the spec of an output owned by a tenant (g is never NULL here) asks for:
+   * target hosts written as literal IP addresses (against g: POST/PUT/PATCH /v1/outputs
+   * answer 400 at once instead of failing at connect time; names pass, they are checked when
+   * resolved), and members that would use the daemon's host on the tenant's behalf (files
+   * to read: ca_file, key files; commands; plugins; fetches that bypass the guard), which
+   * such outputs may not set. May be NULL (nothing to check). Returns 0 or -1 with err.
+   * (issue 7) */
+  int (*check_targets)(const json_value *spec, const struct output_guard *g, char *err,
+                       size_t errlen);
 } output_dest_ops;
 
 /* The members of an output's spec that the dispatcher reads (name, type, match, type_prefix,

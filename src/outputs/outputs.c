@@ -3,7 +3,8 @@
  * rendering. The worker loop is in dispatcher.c; see outputs.h for the model.
  *
  * Spec (JSON object; docs/outputs.md is the reference): common members
- *   name (required; 1..64 of [A-Za-z0-9_.-]), type (required; a destination of DESTS),
+ *   name (required; 1..64 of [A-Za-z0-9_.-]; unique per owner: an output's identity is
+ *   "OWNER:NAME", its `key`), type (required; a destination of DESTS),
  *   match (a pattern or a list of 1..32 AMQP topic patterns on `key`; default "#"),
  *   type_prefix, min_severity (text or 1..24), tenant, labels ({key: value}, up to 16),
  *   retry ({base, cap: duration text or seconds; max_attempts: integer, 0 or "forever"}),
@@ -308,6 +309,7 @@ output *output_new(const char *json, size_t len, const outputs_options *opt, cha
     output_free(o);
     return NULL;
   }
+  snprintf(o->key, sizeof o->key, "%s:%s", o->sp.owner, o->sp.name);
   return o;
 }
 
@@ -329,11 +331,35 @@ int outputs_check_spec(const char *json, size_t len, char *err, size_t errlen) {
 
 /* ---- the set ----------------------------------------------------------------------------- */
 
-static output *find(output_set *set, const char *name) {
+/* The output a reference names (see OUTPUTS_REF_MAX): "OWNER:NAME" exactly, or "NAME" when
+ * only one output has that name (NULL when none or several). Caller holds set->mu. */
+static output *find(output_set *set, const char *ref) {
+  if (strchr(ref, ':')) {
+    for (output *o = set->head; o; o = o->next)
+      if (strcmp(o->key, ref) == 0) return o;
+    return NULL;
+  }
+  output *hit = NULL;
   for (output *o = set->head; o; o = o->next)
-    if (strcmp(o->sp.name, name) == 0) return o;
-  return NULL;
+    if (strcmp(o->sp.name, ref) == 0) {
+      if (hit) return NULL;
+      hit = o;
+    }
+  return hit;
 }
+
+/* See dispatcher.h. */
+output *output_find(output_set *set, const char *ref) { return find(set, ref); }
+
+/* The name part of a reference. */
+static const char *ref_name(const char *ref) {
+  const char *c = strchr(ref, ':');
+  return c ? c + 1 : ref;
+}
+
+/* How logs show a reference: "NAME" for the root's (":NAME"), else as it is. */
+static const char *ref_label(const char *ref) { return ref[0] == ':' ? ref + 1 : ref; }
+
 
 /* The retention guard: the lowest seq an output still needs. Writer thread. */
 static uint64_t guard_needed(void *arg) {
@@ -386,7 +412,7 @@ static void persist_once(output_set *set) {
   for (output *o = set->head; o && cs && os; o = o->next) {
     uint64_t c = A_LOAD(o->cursor);
     if (c == A_LOAD(o->cursor_stored)) continue;
-    char *name = strdup(o->sp.name); /* o may go away while the transaction runs */
+    char *name = strdup(o->key); /* o may go away while the transaction runs */
     if (!name) break;
     cs[k] = (metadb_cursor){name, c};
     os[k++] = o;
@@ -399,7 +425,7 @@ static void persist_once(output_set *set) {
     pthread_mutex_lock(&set->list_mu);
     for (output *o = set->head; o; o = o->next)
       for (size_t i = 0; i < k; i++)
-        if (os[i] == o && strcmp(o->sp.name, cs[i].name) == 0) A_STORE(o->cursor_stored, cs[i].seq);
+        if (os[i] == o && strcmp(o->key, cs[i].name) == 0) A_STORE(o->cursor_stored, cs[i].seq);
     pthread_mutex_unlock(&set->list_mu);
   }
   for (size_t i = 0; i < k; i++) free((char *)cs[i].name);
@@ -444,7 +470,7 @@ static int launch(output_set *set, output *o, int fresh, uint64_t carry_cursor, 
   int paused = o->sp.paused;
   int stored_paused = 0;
   uint64_t committed = store_committed_seq(set->st);
-  int rc = fresh ? -ENOENT : metadb_cursor_get(set->db, o->sp.name, &seq, &stored_paused);
+  int rc = fresh ? -ENOENT : metadb_cursor_get(set->db, o->key, &seq, &stored_paused);
   if (fresh == 2) {
     seq = carry_cursor; /* an update keeps the cursor */
     rc = 0;
@@ -465,8 +491,8 @@ static int launch(output_set *set, output *o, int fresh, uint64_t carry_cursor, 
   }
   o->cursor = seq;
   o->paused = paused;
-  if (metadb_cursor_put(set->db, o->sp.name, seq) != 0 ||
-      metadb_paused_put(set->db, o->sp.name, paused, seq) != 0) {
+  if (metadb_cursor_put(set->db, o->key, seq) != 0 ||
+      metadb_paused_put(set->db, o->key, paused, seq) != 0) {
     snprintf(err, errlen, "metadata database: %s", metadb_errmsg(set->db));
     return -1;
   }
@@ -493,7 +519,7 @@ static int load_runtime(void *arg, const char *name, const char *spec, size_t le
     log_error(c->set->log, "output %s (meta.db): no longer valid, not started: %s", name, err);
     return 0;
   }
-  if (find(c->set, o->sp.name)) {
+  if (find(c->set, o->key)) {
     log_error(c->set->log, "output %s (meta.db): a config-declared output has the same name; "
               "the runtime one is not started", name);
     output_free(o);
@@ -520,6 +546,14 @@ int outputs_start(const outputs_options *opt, char *const *declared, size_t ndec
   if (set->opt.stop_timeout_ns <= 0) set->opt.stop_timeout_ns = 5 * NS_PER_SEC;
   set->st = opt->st;
   set->log = opt->log;
+  if (netguard_listeners_resolve(opt->own_listeners, opt->nown_listeners, &set->listeners,
+                                 &set->nlisteners) != 0) {
+    free(set);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  set->opt.own_listeners = NULL; /* the strings are the caller's; the resolved copy is ours */
+  set->opt.nown_listeners = 0;
   pthread_mutex_init(&set->mu, NULL);
   pthread_mutex_init(&set->list_mu, NULL);
   pthread_mutex_init(&set->pmu, NULL);
@@ -539,6 +573,7 @@ int outputs_start(const outputs_options *opt, char *const *declared, size_t ndec
     pthread_cond_destroy(&set->pcv);
     pthread_mutex_destroy(&set->tmu);
     pthread_cond_destroy(&set->tcv);
+    free(set->listeners);
     free(set);
     return -1;
   }
@@ -553,7 +588,7 @@ int outputs_start(const outputs_options *opt, char *const *declared, size_t ndec
       break;
     }
     o->declared = 1;
-    if (find(set, o->sp.name)) {
+    if (find(set, o->key)) {
       snprintf(err, errlen, "outputs[%zu]: name: '%s' is declared twice", i, o->sp.name);
       output_free(o);
       rc = -1;
@@ -693,6 +728,7 @@ void outputs_free(output_set *set) {
     pthread_cond_destroy(&set->pcv);
     pthread_mutex_destroy(&set->tmu);
     pthread_cond_destroy(&set->tcv);
+    free(set->listeners);
     free(set);
   } /* else: a worker that ignores stopping still uses them; the process is exiting */
 }
@@ -739,6 +775,17 @@ int outputs_create(output_set *set, const char *json, size_t len, char *err, siz
 int outputs_create_as(output_set *set, const char *json, size_t len, const char *default_owner,
                       const char *default_scope, outputs_may_fn may, void *arg, char *err,
                       size_t errlen) {
+  outputs_caller c = {may, arg, 1, default_owner, default_scope};
+  return outputs_create_by(set, json, len, &c, err, errlen);
+}
+
+/* See outputs.h. */
+int outputs_create_by(output_set *set, const char *json, size_t len, const outputs_caller *c,
+                      char *err, size_t errlen) {
+  const char *default_owner = c ? c->default_owner : NULL;
+  const char *default_scope = c ? c->default_scope : NULL;
+  outputs_may_fn may = c ? c->may : NULL;
+  void *arg = c ? c->arg : NULL;
   buf merged = BUF_INIT;
   if (default_owner || default_scope) {
     arena a;
@@ -782,6 +829,16 @@ int outputs_create_as(output_set *set, const char *json, size_t len, const char 
     buf_free(&merged);
     return -EACCES;
   }
+  if (output_caller_may_type(set, c, o->sp.name, o->sp.type, 0, err, errlen) != 0) {
+    output_free(o);
+    buf_free(&merged);
+    return -EACCES;
+  }
+  if (output_check_literal_targets(set, o, err, errlen) != 0) {
+    output_free(o);
+    buf_free(&merged);
+    return -EINVAL;
+  }
   int rc = outputs_create_spec(set, o, json, len, err, errlen);
   buf_free(&merged);
   return rc;
@@ -791,28 +848,32 @@ int outputs_create_as(output_set *set, const char *json, size_t len, const char 
 static int outputs_create_spec(output_set *set, output *o, const char *json, size_t len,
                                char *err, size_t errlen) {
   pthread_mutex_lock(&set->mu);
-  if (find(set, o->sp.name)) {
-    snprintf(err, errlen, "output '%s' already exists", o->sp.name);
+  if (find(set, o->key)) {
+    if (*o->sp.owner)
+      snprintf(err, errlen, "output '%s' of owner '%s' already exists", o->sp.name, o->sp.owner);
+    else
+      snprintf(err, errlen, "output '%s' already exists", o->sp.name);
     pthread_mutex_unlock(&set->mu);
     output_free(o);
     return -EEXIST;
   }
   /* A stale row of a deleted output must not be taken as this one's cursor. */
-  if (metadb_output_delete(set->db, o->sp.name) != 0 ||
-      metadb_output_put(set->db, o->sp.name, json, len) != 0) {
+  if (metadb_output_delete(set->db, o->key) != 0 ||
+      metadb_output_put(set->db, o->key, json, len) != 0) {
     snprintf(err, errlen, "metadata database: %s", metadb_errmsg(set->db));
     pthread_mutex_unlock(&set->mu);
     output_free(o);
     return -EIO;
   }
   int rc = launch(set, o, 1, 0, err, errlen);
+  if (rc == 0) /* before unlocking: o may be deleted right after */
+    log_info(set->log, "output %s (%s) created", OUTPUT_LABEL(o), o->sp.type);
   pthread_mutex_unlock(&set->mu);
   if (rc != 0) {
-    metadb_output_delete(set->db, o->sp.name);
+    metadb_output_delete(set->db, o->key);
     output_free(o);
     return -EIO;
   }
-  log_info(set->log, "output %s (%s) created", o->sp.name, o->sp.type);
   return 0;
 }
 
@@ -847,9 +908,19 @@ int outputs_update(output_set *set, const char *name, const char *json, size_t l
 
 int outputs_update_as(output_set *set, const char *name, const char *json, size_t len,
                       int patch, outputs_may_fn may, void *arg, char *err, size_t errlen) {
+  outputs_caller c = {may, arg, 1, NULL, NULL};
+  return outputs_update_by(set, name, json, len, patch, &c, err, errlen);
+}
+
+/* See outputs.h. */
+int outputs_update_by(output_set *set, const char *name, const char *json, size_t len,
+                      int patch, const outputs_caller *c, char *err, size_t errlen) {
+  outputs_may_fn may = c ? c->may : NULL;
+  void *arg = c ? c->arg : NULL;
   buf merged = BUF_INIT;
   pthread_mutex_lock(&set->mu);
   output *old = find(set, name);
+  name = ref_name(name); /* from here on: the output's name (old is the output) */
   int rc = 0;
   if (old && may && !may(arg, old->sp.owner, old->sp.scope)) old = NULL;
   if (!old) {
@@ -860,6 +931,10 @@ int outputs_update_as(output_set *set, const char *name, const char *json, size_
   if (old->declared) {
     snprintf(err, errlen, "output '%s' is declared in the config file; change it there", name);
     rc = -EPERM;
+    goto out;
+  }
+  if (output_caller_may_type(set, c, name, old->sp.type, 1, err, errlen) != 0) {
+    rc = -EACCES;
     goto out;
   }
   arena a;
@@ -923,7 +998,24 @@ int outputs_update_as(output_set *set, const char *name, const char *json, size_
     rc = -EACCES;
     goto out;
   }
-  if (metadb_output_put(set->db, name, merged.data, merged.len) != 0) {
+  if (output_caller_may_type(set, c, name, o->sp.type, 0, err, errlen) != 0) {
+    output_free(o);
+    rc = -EACCES;
+    goto out;
+  }
+  if (output_check_literal_targets(set, o, err, errlen) != 0) {
+    output_free(o);
+    rc = -EINVAL;
+    goto out;
+  }
+  if (strcmp(o->key, old->key) != 0) {
+    snprintf(err, errlen, "owner: cannot be changed (it is part of the output's identity; "
+             "delete and create instead)");
+    output_free(o);
+    rc = -EINVAL;
+    goto out;
+  }
+  if (metadb_output_put(set->db, old->key, merged.data, merged.len) != 0) {
     snprintf(err, errlen, "metadata database: %s", metadb_errmsg(set->db));
     output_free(o);
     rc = -EIO;
@@ -950,7 +1042,7 @@ int outputs_update_as(output_set *set, const char *name, const char *json, size_
     rc = -EIO;
     goto out;
   }
-  log_info(set->log, "output %s updated", name);
+  log_info(set->log, "output %s updated", OUTPUT_LABEL(o));
 out:
   pthread_mutex_unlock(&set->mu);
   buf_free(&merged);
@@ -967,14 +1059,16 @@ int outputs_delete(output_set *set, const char *name, char *err, size_t errlen) 
     pthread_mutex_unlock(&set->mu);
     return o ? -EPERM : -ENOENT;
   }
+  char key[sizeof o->key];
+  memcpy(key, o->key, sizeof key);
   retire(set, o, 1);
-  int rc = metadb_output_delete(set->db, name);
+  int rc = metadb_output_delete(set->db, key);
   pthread_mutex_unlock(&set->mu);
   if (rc != 0) {
     snprintf(err, errlen, "metadata database: %s", metadb_errmsg(set->db));
     return -EIO;
   }
-  log_info(set->log, "output %s deleted", name);
+  log_info(set->log, "output %s deleted", ref_label(name));
   return 0;
 }
 
@@ -996,13 +1090,13 @@ int outputs_pause(output_set *set, const char *name, int paused, char *err, size
   o->paused = paused;
   pthread_cond_signal(&o->cv);
   pthread_mutex_unlock(&o->mu);
-  int rc = metadb_paused_put(set->db, name, paused, A_LOAD(o->cursor));
+  int rc = metadb_paused_put(set->db, o->key, paused, A_LOAD(o->cursor));
   pthread_mutex_unlock(&set->mu);
   if (rc != 0) {
     snprintf(err, errlen, "metadata database: %s", metadb_errmsg(set->db));
     return -EIO;
   }
-  log_info(set->log, "output %s %s", name, paused ? "paused" : "resumed");
+  log_info(set->log, "output %s %s", ref_label(name), paused ? "paused" : "resumed");
   return 0;
 }
 
@@ -1057,7 +1151,7 @@ int outputs_replay(output_set *set, const char *name, int64_t since_ns, const ch
   pthread_mutex_unlock(&o->mu);
   pthread_mutex_unlock(&set->mu);
   *new_cursor = target ? target - 1 : 0;
-  log_info(set->log, "output %s: replay from seq %" PRIu64, name, target);
+  log_info(set->log, "output %s: replay from seq %" PRIu64, ref_label(name), target);
   return 0;
 }
 
@@ -1069,7 +1163,7 @@ int outputs_dead_redeliver(output_set *set, const char *name, uint64_t seq, uint
     return -ENOENT;
   }
   uint64_t n = 0;
-  if (metadb_dead_count(set->db, name, &n) != 0) {
+  if (metadb_dead_count(set->db, o->key, &n) != 0) {
     snprintf(err, errlen, "metadata database: %s", metadb_errmsg(set->db));
     pthread_mutex_unlock(&set->mu);
     return -EIO;
@@ -1087,9 +1181,11 @@ int outputs_dead_redeliver(output_set *set, const char *name, uint64_t seq, uint
 int outputs_dead_purge(output_set *set, const char *name, uint64_t *purged, char *err,
                        size_t errlen) {
   output *o = lookup(set, name, err, errlen);
+  char key[sizeof o->key];
+  if (o) memcpy(key, o->key, sizeof key);
   pthread_mutex_unlock(&set->mu);
   if (!o) return -ENOENT;
-  if (metadb_dead_purge(set->db, name, purged) != 0) {
+  if (metadb_dead_purge(set->db, key, purged) != 0) {
     snprintf(err, errlen, "metadata database: %s", metadb_errmsg(set->db));
     return -EIO;
   }
@@ -1164,7 +1260,7 @@ static int render_status(output_set *set, output *o, buf *out) {
   uint64_t lag_events, dead = 0;
   double lag_seconds;
   lag_of(set, o, &lag_events, &lag_seconds);
-  metadb_dead_count(set->db, o->sp.name, &dead);
+  metadb_dead_count(set->db, o->key, &dead);
   pthread_mutex_lock(&o->mu);
   int paused = o->paused;
   char last_error[sizeof o->last_error];
@@ -1226,6 +1322,12 @@ int outputs_access(output_set *set, const char *name, outputs_may_fn may, void *
   return rc;
 }
 
+/* List order: by name, then by owner. */
+static int list_order(const output *a, const output *b) {
+  int c = strcmp(a->sp.name, b->sp.name);
+  return c ? c : strcmp(a->sp.owner, b->sp.owner);
+}
+
 int outputs_render_list_as(output_set *set, outputs_may_fn may, void *arg, buf *out) {
   pthread_mutex_lock(&set->mu);
   /* Name order: collect and sort the (short) list. */
@@ -1237,7 +1339,7 @@ int outputs_render_list_as(output_set *set, outputs_may_fn may, void *arg, buf *
   for (output *o = set->head; o && v; o = o->next)
     if (!may || may(arg, o->sp.owner, o->sp.scope)) v[i++] = o;
   for (size_t a = 1; a < i; a++)
-    for (size_t b = a; b > 0 && strcmp(v[b - 1]->sp.name, v[b]->sp.name) > 0; b--) {
+    for (size_t b = a; b > 0 && list_order(v[b - 1], v[b]) > 0; b--) {
       output *t = v[b];
       v[b] = v[b - 1];
       v[b - 1] = t;
@@ -1284,13 +1386,15 @@ int outputs_render_dead(output_set *set, const char *name, uint64_t after_seq, s
                         buf *out) {
   pthread_mutex_lock(&set->mu);
   output *o = find(set, name);
+  char key[sizeof o->key];
+  if (o) memcpy(key, o->key, sizeof key);
   pthread_mutex_unlock(&set->mu);
   if (!o) return -ENOENT;
   uint64_t total = 0;
-  metadb_dead_count(set->db, name, &total);
-  buf_printf(out, "{\"output\":\"%s\",\"total\":%" PRIu64 ",\"dead\":[", name, total);
+  metadb_dead_count(set->db, key, &total);
+  buf_printf(out, "{\"output\":\"%s\",\"total\":%" PRIu64 ",\"dead\":[", ref_name(key), total);
   render_ctx c = {out, 0, 0};
-  if (metadb_dead_each(set->db, name, after_seq, limit, dead_row, &c) != 0) return -EIO;
+  if (metadb_dead_each(set->db, key, after_seq, limit, dead_row, &c) != 0) return -EIO;
   buf_puts(out, "]");
   if (c.n == limit && c.last) buf_printf(out, ",\"next_after\":%" PRIu64, c.last);
   return buf_putc(out, '}') ? -ENOMEM : 0;
@@ -1326,14 +1430,16 @@ static int delivery_row(void *arg, const metadb_delivery *d) {
 int outputs_render_deliveries(output_set *set, const char *name, size_t limit, buf *out) {
   pthread_mutex_lock(&set->mu);
   output *o = find(set, name);
+  char key[sizeof o->key];
+  if (o) memcpy(key, o->key, sizeof key);
   pthread_mutex_unlock(&set->mu);
   if (!o) return -ENOENT;
   /* Write the queued attempts first, so the answer includes the latest ones. */
   if (metadb_flush(set->db, NULL, 0, set->opt.history_size) != 0)
     log_warn(set->log, "outputs: cannot store the delivery history: %s", metadb_errmsg(set->db));
-  buf_printf(out, "{\"output\":\"%s\",\"deliveries\":[", name);
+  buf_printf(out, "{\"output\":\"%s\",\"deliveries\":[", ref_name(key));
   render_ctx c = {out, 0, 0};
-  if (metadb_history_each(set->db, name, limit, delivery_row, &c) != 0) return -EIO;
+  if (metadb_history_each(set->db, key, limit, delivery_row, &c) != 0) return -EIO;
   return buf_puts(out, "]}") ? -ENOMEM : 0;
 }
 
@@ -1377,7 +1483,8 @@ int outputs_render_metrics(output_set *set, buf *out) {
           pthread_mutex_unlock(&o->mu);
           break;
       }
-      rc |= buf_printf(out, "%s{output=\"%s\"} %.17g\n", M[k].name, o->sp.name, v);
+      rc |= buf_printf(out, "%s{output=\"%s\",owner=\"%s\"} %.17g\n", M[k].name, o->sp.name,
+                       o->sp.owner, v);
     }
   }
   pthread_mutex_unlock(&set->mu);

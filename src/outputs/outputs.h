@@ -37,6 +37,10 @@
 #define OUTPUTS_NAME_MAX 64
 #define OUTPUTS_MAX_PATTERNS 32
 #define OUTPUTS_BATCH_MAX 10000
+/* An output reference: "OWNER:NAME" (":NAME" for a root-owned output), or just "NAME" when
+ * only one output has that name. Every function below that takes `name` takes a reference
+ * (issue 7: names are unique per owner, not globally). */
+#define OUTPUTS_REF_MAX (256 + 1 + OUTPUTS_NAME_MAX)
 
 typedef struct output_set output_set;
 
@@ -56,7 +60,22 @@ typedef struct outputs_options {
   /* More destinations besides the built-in table (unit tests register a scripted one). */
   const output_dest_ops *const *extra_dests;
   size_t nextra_dests;
+  /* Issue 7 (docs/security.md "Outputs"). */
+  const char *tenant_types;   /* outputs.tenant_types: destination types callers other than
+                                 admin may create ("webhook,kafka,amqp" when NULL; "none") */
+  int allow_local_targets;    /* outputs.allow_local_targets: tenant-owned outputs may reach
+                                 loopback, private and link-local addresses */
+  const char *const *own_listeners; /* the daemon's listen addresses ("HOST:PORT", "off"),
+                                 which tenant-owned outputs may never reach */
+  size_t nown_listeners;
 } outputs_options;
+
+#define OUTPUTS_TENANT_TYPES_DEFAULT "webhook,kafka,amqp"
+
+/* Check a value of outputs.tenant_types: a comma list of known destination types, or
+ * "none". file and stdout are refused (they write on the daemon's host, so they stay
+ * admin-only). Returns 0 or -1 with err saying why. */
+int outputs_tenant_types_check(const char *list, char *err, size_t errlen);
 
 void outputs_options_default(outputs_options *o);
 
@@ -125,6 +144,32 @@ int outputs_create_as(output_set *set, const char *json, size_t len, const char 
  * without `owner` keeps the old owner. */
 int outputs_update_as(output_set *set, const char *name, const char *json, size_t len,
                       int patch, outputs_may_fn may, void *arg, char *err, size_t errlen);
+/* The full access rule of a caller (issue 7): the owner/scope rule, whether it is an admin
+ * (only admins may create or change outputs of a type outside outputs.tenant_types — file
+ * and stdout always), and the defaults for a new output's owner and scope. */
+typedef struct outputs_caller {
+  outputs_may_fn may;         /* NULL: every owner and scope */
+  void *arg;
+  int admin;                  /* 1: any destination type */
+  const char *default_owner;  /* create: owner when the body gives none (NULL = root) */
+  const char *default_scope;  /* create: scope when the body gives none (NULL = domain) */
+} outputs_caller;
+/* outputs_create_as / outputs_update_as with the type rule: a non-admin caller asking for
+ * (or changing an output from) a type it may not have gets -EACCES with err naming the type
+ * ("output type 'file' writes on the daemon's host: creating or changing one needs an admin
+ * token"). A tenant-owned output whose target is a literal local address is -EINVAL (the
+ * guard's message; netguard.h). c NULL = no rule (auth off). */
+int outputs_create_by(output_set *set, const char *json, size_t len, const outputs_caller *c,
+                      char *err, size_t errlen);
+int outputs_update_by(output_set *set, const char *name, const char *json, size_t len,
+                      int patch, const outputs_caller *c, char *err, size_t errlen);
+/* Which output a request means: among the outputs named `name` that may(arg, ...) allows
+ * (may NULL: all), the one owned by `owner` when owner is not NULL; else the one owned by
+ * own_tenant (the caller's tenant; NULL = none); else the only one. Writes its reference
+ * ("OWNER:NAME") into ref[OUTPUTS_REF_MAX + 1]. Returns 0, -ENOENT (none), or -ENOTUNIQ
+ * (several, none of them the caller's own: the caller must name the owner). */
+int outputs_resolve(output_set *set, const char *name, const char *owner, const char *own_tenant,
+                    outputs_may_fn may, void *arg, char *ref);
 /* outputs_render_list of only the outputs may allows. */
 int outputs_render_list_as(output_set *set, outputs_may_fn may, void *arg, buf *out);
 
@@ -136,7 +181,7 @@ int outputs_render_one(output_set *set, const char *name, buf *out);
 int outputs_render_dead(output_set *set, const char *name, uint64_t after_seq, size_t limit,
                         buf *out);
 int outputs_render_deliveries(output_set *set, const char *name, size_t limit, buf *out);
-/* Prometheus lines eventd_output_*{output="name"}. Returns 0 or -1. */
+/* Prometheus lines eventd_output_*{output="name",owner="tenant"}. Returns 0 or -1. */
 int outputs_render_metrics(output_set *set, buf *out);
 
 /* Deliver one synthetic test event ({"type":"eventd.test",...}) to a fresh instance of the

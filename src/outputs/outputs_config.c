@@ -103,6 +103,13 @@ static void spec_name(const char *json, size_t len, char *name, size_t cap) {
 
 /* Check one spec and append it (taking json). Returns 0 or -1 with msg. */
 static int add_spec(evd_config *c, char *json, char *msg, size_t msglen) {
+  if (strstr(json, CONFIG_REDACTED)) {
+    snprintf(msg, msglen,
+             "holds the placeholder " CONFIG_REDACTED " of eventd --print-config, not a secret; "
+             "put the real value here (eventd --print-config --show-secrets prints it)");
+    free(json);
+    return -1;
+  }
   if (outputs_check_spec(json, strlen(json), msg, msglen) != 0) {
     free(json);
     return -1;
@@ -196,10 +203,87 @@ int outputs_config_set(evd_config *c, const char *name, const char *value, char 
   return 0;
 }
 
-void outputs_config_print(const evd_config *c, FILE *out) {
+/* 1 if a spec member named k (at any depth) holds a secret. */
+static int secret_member(const char *k, size_t n) {
+  char low[128];
+  if (n >= sizeof low) n = sizeof low - 1;
+  for (size_t i = 0; i < n; i++) low[i] = (char)(k[i] >= 'A' && k[i] <= 'Z' ? k[i] + 32 : k[i]);
+  low[n] = '\0';
+  return strstr(low, "secret") || strstr(low, "password") || strstr(low, "token") ||
+         strstr(low, "key.pem") || strstr(low, "sasl.jaas");
+}
+
+/* Write string s[0..n) with the password of a URL's userinfo ("scheme://user:PASS@host")
+ * replaced by CONFIG_REDACTED. */
+static int write_url_redacted(buf *out, const char *s, size_t n) {
+  const char *sep = n >= 3 ? strstr(s, "://") : NULL;
+  const char *auth = sep ? sep + 3 : NULL;
+  const char *end = auth ? auth + strcspn(auth, "/?#") : NULL;
+  const char *at = NULL;
+  for (const char *p = auth; p && p < end; p++)
+    if (*p == '@') at = p; /* the last '@' before the path ends the userinfo */
+  const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  if (!colon || (size_t)(at - s) > n) return json_write_string(out, s, n);
+  buf t = BUF_INIT;
+  int rc = buf_append(&t, s, (size_t)(colon + 1 - s)) | buf_puts(&t, CONFIG_REDACTED) |
+           buf_append(&t, at, n - (size_t)(at - s));
+  rc |= json_write_string(out, t.data ? (const char *)t.data : "", t.len);
+  buf_free(&t);
+  return rc ? -1 : 0;
+}
+
+/* Write v as JSON with its secrets redacted (see config_print). redact_all: every string
+ * under this value is a secret (header values). */
+static int write_redacted(buf *out, const json_value *v, int redact_all) {
+  int rc = 0;
+  switch (v->type) {
+    case JSON_OBJECT: {
+      rc |= buf_putc(out, '{');
+      for (const json_value *m = v->child; m; m = m->next) {
+        if (m != v->child) rc |= buf_putc(out, ',');
+        rc |= json_write_string(out, m->key, m->key_len);
+        rc |= buf_putc(out, ':');
+        int headers = m->key_len == 7 && memcmp(m->key, "headers", 7) == 0;
+        if (redact_all || secret_member(m->key, m->key_len))
+          rc |= json_write_string(out, CONFIG_REDACTED, strlen(CONFIG_REDACTED));
+        else
+          rc |= write_redacted(out, m, headers);
+      }
+      return rc | buf_putc(out, '}');
+    }
+    case JSON_ARRAY:
+      rc |= buf_putc(out, '[');
+      for (const json_value *e = v->child; e; e = e->next) {
+        if (e != v->child) rc |= buf_putc(out, ',');
+        rc |= write_redacted(out, e, redact_all);
+      }
+      return rc | buf_putc(out, ']');
+    case JSON_STRING:
+      if (redact_all) return json_write_string(out, CONFIG_REDACTED, strlen(CONFIG_REDACTED));
+      return write_url_redacted(out, v->s, v->n);
+    default: return json_write_value(out, v);
+  }
+}
+
+void outputs_config_print(const evd_config *c, FILE *out, int show_secrets) {
   fputc('[', out);
-  for (size_t i = 0; i < c->outputs_ndeclared; i++)
-    fprintf(out, "%s%s", i ? ", " : "", c->outputs_declared[i]);
+  for (size_t i = 0; i < c->outputs_ndeclared; i++) {
+    const char *spec = c->outputs_declared[i];
+    fputs(i ? ", " : "", out);
+    if (show_secrets) {
+      fputs(spec, out);
+      continue;
+    }
+    arena a;
+    arena_init(&a, 1024);
+    json_error je;
+    buf b = BUF_INIT;
+    const json_value *v = json_parse(&a, spec, strlen(spec), YAML_JSON_MAX_DEPTH + 2, &je);
+    if (v && write_redacted(&b, v, 0) == 0 && b.data) fwrite(b.data, 1, b.len, out);
+    else fputs("{\"error\":\"cannot print this output (out of memory)\"}", out);
+    buf_free(&b);
+    arena_free(&a);
+  }
   fputc(']', out);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <yaml.h>
 
+#include "outputs/outputs.h" /* outputs_tenant_types_check, OUTPUTS_TENANT_TYPES_DEFAULT */
 #include "server/config.h"
 
 /* Append the outputs of a YAML list node. Returns 0, or -1 with err "FILE:LINE: reason". */
@@ -20,8 +21,11 @@ int outputs_config_yaml(evd_config *c, const char *file, yaml_document_t *doc,
  * "" empties it. Returns 0 or -1 with err. */
 int outputs_config_set(evd_config *c, const char *name, const char *value, char *err,
                        size_t errlen);
-/* Print the list as a YAML flow sequence of JSON objects (for --print-config). */
-void outputs_config_print(const evd_config *c, FILE *out);
+/* Print the list as a YAML flow sequence of JSON objects (for --print-config). Without
+ * show_secrets, members that hold secrets (names with secret, password, token, key.pem,
+ * sasl.jaas; every header value) and URL passwords are printed as CONFIG_REDACTED, which
+ * loading refuses. */
+void outputs_config_print(const evd_config *c, FILE *out, int show_secrets);
 /* Free the list. */
 void outputs_config_free(evd_config *c);
 

@@ -22,12 +22,12 @@ static void test_env_log(void *arg, int level, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  log_msg(o->set->log, level, "output %s (test): %s", o->sp.name, msg);
+  log_msg(o->set->log, level, "output %s (test): %s", OUTPUT_LABEL(o), msg);
 }
 /* A test delivery's attempts go to the output's history too. */
 static void test_env_record(void *arg, const output_attempt *a) {
   output *o = arg;
-  metadb_history_queue(o->set->db, o->sp.name, a, time_now_ns());
+  metadb_history_queue(o->set->db, o->key, a, time_now_ns());
 }
 static int test_env_stopping(void *arg) {
   output *o = arg;
@@ -38,9 +38,7 @@ static int test_env_stopping(void *arg) {
 static output *test_prepare(output_set *set, const char *name, int *rc, char *err,
                             size_t errlen) {
   pthread_mutex_lock(&set->mu);
-  output *cur = NULL;
-  for (output *x = set->head; x; x = x->next)
-    if (strcmp(x->sp.name, name) == 0) cur = x;
+  output *cur = output_find(set, name);
   output *o = cur ? output_new(cur->spec_json, cur->spec_len, &set->opt, err, errlen) : NULL;
   pthread_mutex_unlock(&set->mu);
   if (!cur) {
@@ -60,7 +58,8 @@ static output *test_prepare(output_set *set, const char *name, int *rc, char *er
  * Frees o. */
 static void test_run(output *o, buf *out) {
   output_env env = {.name = o->sp.name, .env_arg = o, .log = test_env_log,
-                    .stopping = test_env_stopping, .record_attempt = test_env_record};
+                    .stopping = test_env_stopping, .record_attempt = test_env_record,
+                    .guard = output_guard_of(o)};
   /* The synthetic event, in the canonical form. */
   int64_t now = time_now_ns();
   char t[TIME_RFC3339_LEN + 1];

@@ -595,6 +595,17 @@ void auth_db_close(auth_db *d) {
 
 size_t auth_db_active_count(const auth_db *d) { return d->nactive; }
 
+int auth_db_find_by_name(const auth_db *d, const char *name, auth_principal *out) {
+  int found = 0;
+  for (size_t i = 0; i < d->nslots; i++) {
+    const token_rec *r = d->slots[i];
+    if (!r || strcmp(r->info.p.name, name) != 0) continue;
+    if (found++) return -2;
+    *out = r->info.p;
+  }
+  return found ? 0 : -1;
+}
+
 int auth_db_authenticate(auth_db *d, const char *token, size_t len, int64_t now_ns,
                          auth_principal *out) {
   if (len != AUTH_TOKEN_LEN || memcmp(token, AUTH_TOKEN_PREFIX, 4) != 0) return -1;

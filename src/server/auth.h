@@ -165,6 +165,12 @@ int auth_db_list(auth_db *db, const auth_principal *by,
 /* Number of active (not revoked) tokens in memory. */
 size_t auth_db_active_count(const auth_db *db);
 
+/* Look up an active token by its name (the subject CN of a client certificate on the socket
+ * inputs' mTLS; added for issue 7). Touches no SQLite. Returns 0 with *out; -1 when no
+ * active token has that name; -2 when several active tokens share it (ambiguous: the caller
+ * refuses). */
+int auth_db_find_by_name(const auth_db *db, const char *name, auth_principal *out);
+
 /* ---- failed-authentication slowdown ----------------------------------------------------- */
 
 typedef struct auth_throttle auth_throttle;

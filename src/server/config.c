@@ -69,7 +69,7 @@ static const setting SETTINGS[] = {
     {"http.tls.client_ca", K_OPT_PATH, OFF(http_tls_client_ca), 0, 0,
      "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
     {"http.max_connections", K_COUNT, OFF(http_max_connections), 0, 10000000,
-     "open HTTP connections; more are closed at once (0 = no bound)"},
+     "open HTTP connections; more get 503 and are closed (0 = no bound)"},
     {"http.header_timeout", K_DURATION, OFF(http_header_timeout_ns), NS_PER_SEC / 10, NS_MAX,
      "a request's headers must arrive within this of its first byte (TLS: of accept)"},
     {"http.body_timeout", K_DURATION, OFF(http_body_timeout_ns), NS_PER_SEC / 10, NS_MAX,
@@ -109,6 +109,12 @@ static const setting SETTINGS[] = {
      "requests (HTTP, gRPC calls) per second per API token, burst 1 s (0 = off); over: 429"},
     {"limits.rate_per_peer", K_COUNT, OFF(rate_per_peer), 0, 100000000,
      "HTTP requests per second per client address, burst 1 s (0 = no limit); over: 429"},
+    {"limits.socket_rate_per_peer", K_COUNT, OFF(socket_rate_per_peer), 0, 100000000,
+     "socket inputs: events per second per client address, burst 1 s (0 = off); TCP waits, UDP drops"},
+    {"limits.socket_idle_timeout", K_DURATION, OFF(socket_idle_timeout_ns), 0, NS_MAX,
+     "socket inputs: close a TCP connection with no byte from the peer this long (0 = never)"},
+    {"limits.socket_frame_timeout", K_DURATION, OFF(socket_frame_timeout_ns), 0, NS_MAX,
+     "socket inputs: a started frame (line, message, TLS handshake) must be complete within this (0 = no bound)"},
     {"tail.keepalive", K_DURATION, OFF(tail_keepalive_ns), 100000000, NS_MAX,
      "comment line sent to idle live-tail clients this often"},
     {"tail.max_clients", K_COUNT, OFF(tail_max_clients), 1, 1000000,
@@ -155,7 +161,7 @@ static const setting SETTINGS[] = {
     {"forward.shared_key", K_OPT_PATH, OFF(forward_shared_key), 0, 0,
      "shared key of the HELO/PING/PONG handshake; \"\" = no handshake"},
     {"forward.users", K_OPT_PATH, OFF(forward_users), 0, 0,
-     "user:password,... required in the handshake; \"\" = none"},
+     "user:password[:tenant],... required in the handshake (tenant: with auth on, its events go there); \"\" = none"},
     {"forward.self_hostname", K_OPT_PATH, OFF(forward_self_hostname), 0, 0,
      "hostname sent in PONG; \"\" = the machine's"},
     {"forward.tls.cert", K_OPT_PATH, OFF(forward_tls_cert), 0, 0,
@@ -164,6 +170,10 @@ static const setting SETTINGS[] = {
      "PEM private key for forward.tls.cert"},
     {"forward.tls.client_ca", K_OPT_PATH, OFF(forward_tls_client_ca), 0, 0,
      "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
+    {"forward.tenant", K_OPT_PATH, OFF(forward_tenant), 0, 0,
+     "with auth on: tenant of forward events (events naming none get it; others must be in its subtree); \"\" = root"},
+    {"forward.allow", K_OPT_PATH, OFF(forward_allow), 0, 0,
+     "client addresses allowed, comma-separated CIDRs (10.0.0.0/8,::1/128); \"\" = everyone"},
     {"syslog.listen", K_LISTEN_OFF, OFF(syslog_listen), 0, 0,
      "HOST:PORT of the syslog input (UDP and TCP), or off"},
     {"syslog.max_message_bytes", K_SIZE, OFF(syslog_max_message_bytes), 480, 1 * GiB,
@@ -179,6 +189,10 @@ static const setting SETTINGS[] = {
     {"syslog.tls.key", K_OPT_PATH, OFF(syslog_tls_key), 0, 0, "PEM private key for syslog.tls.cert"},
     {"syslog.tls.client_ca", K_OPT_PATH, OFF(syslog_tls_client_ca), 0, 0,
      "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
+    {"syslog.tenant", K_OPT_PATH, OFF(syslog_tenant), 0, 0,
+     "with auth on: tenant of syslog events (as forward.tenant); \"\" = root"},
+    {"syslog.allow", K_OPT_PATH, OFF(syslog_allow), 0, 0,
+     "client addresses allowed (TCP and UDP), comma-separated CIDRs; \"\" = everyone"},
     {"lines.listen", K_LISTEN_OFF, OFF(lines_listen), 0, 0,
      "HOST:PORT of the JSON lines input (TCP and UDP), or off"},
     {"lines.max_line_bytes", K_SIZE, OFF(lines_max_line_bytes), 64, 1 * GiB,
@@ -194,6 +208,10 @@ static const setting SETTINGS[] = {
     {"lines.tls.key", K_OPT_PATH, OFF(lines_tls_key), 0, 0, "PEM private key for lines.tls.cert"},
     {"lines.tls.client_ca", K_OPT_PATH, OFF(lines_tls_client_ca), 0, 0,
      "PEM CA bundle: require client certificates signed by it (mTLS); \"\" = none"},
+    {"lines.tenant", K_OPT_PATH, OFF(lines_tenant), 0, 0,
+     "with auth on: tenant of JSON lines events (as forward.tenant); \"\" = root"},
+    {"lines.allow", K_OPT_PATH, OFF(lines_allow), 0, 0,
+     "client addresses allowed (TCP and UDP), comma-separated CIDRs; \"\" = everyone"},
     /* HTTP-port inputs of issue 5 (docs/inputs.md). */
     {"es.index_rule", K_STRING, OFF(es_index_rule), 0, 0,
      "Elasticsearch index -> stream/labels pattern, e.g. {stream}-{env}"},
@@ -224,6 +242,10 @@ static const setting SETTINGS[] = {
      "bytes retention may keep beyond its bounds for undelivered events (0 = none)"},
     {"outputs.list", K_OUTPUTS, OFF(outputs_declared), 0, 0,
      "outputs declared here (also `outputs:` as a list); one mapping each"},
+    {"outputs.tenant_types", K_STRING, OFF(outputs_tenant_types), 0, 0,
+     "output types non-admin tokens may create (comma list, or none; never file, stdout)"},
+    {"outputs.allow_local_targets", K_STRING, OFF(outputs_allow_local_targets), 0, 0,
+     "true: tenant-owned outputs may reach loopback, private and link-local addresses"},
     /* Access control of issue 7 (docs/security.md). */
     {"auth.mode", K_STRING, OFF(auth_mode), 0, 0,
      "on | off: bearer tokens on every endpoint (off only when every listener is loopback)"},
@@ -268,6 +290,8 @@ void config_init(evd_config *c) {
   c->grpc_handshake_timeout_ns = 10 * NS_PER_SEC;
   c->http_header_timeout_ns = 10 * NS_PER_SEC;
   c->http_body_timeout_ns = 120 * NS_PER_SEC;
+  c->socket_idle_timeout_ns = 600 * NS_PER_SEC;
+  c->socket_frame_timeout_ns = 30 * NS_PER_SEC;
   c->sync = STORE_SYNC_BATCH;
   c->sync_interval_ns = NS_PER_SEC;
   c->segment_max_bytes = 128ull * 1024 * 1024;
@@ -294,6 +318,8 @@ void config_init(evd_config *c) {
   c->outputs_max_attempts = 0;
   c->outputs_history_size = 1000;
   c->outputs_pin_max_bytes = 1024ull * 1024 * 1024;
+  c->outputs_tenant_types = strdup(OUTPUTS_TENANT_TYPES_DEFAULT);
+  c->outputs_allow_local_targets = strdup("false");
 }
 
 static void free_dirlist(evd_config *c) {
@@ -327,9 +353,12 @@ void config_free(evd_config *c) {
                      &c->syslog_tls_cert, &c->syslog_tls_key, &c->lines_tls_cert, &c->lines_tls_key, &c->es_index_rule, &c->es_default_type,
                      &c->otlp_default_type, &c->otlp_stream_attribute,
                      &c->auth_mode, &c->auth_allow_insecure,
+                     &c->outputs_tenant_types, &c->outputs_allow_local_targets,
                      &c->http_tls_cert, &c->http_tls_key, &c->http_tls_client_ca,
                      &c->grpc_tls_client_ca, &c->forward_tls_client_ca,
-                     &c->syslog_tls_client_ca, &c->lines_tls_client_ca};
+                     &c->syslog_tls_client_ca, &c->lines_tls_client_ca,
+                     &c->forward_tenant, &c->syslog_tenant, &c->lines_tenant,
+                     &c->forward_allow, &c->syslog_allow, &c->lines_allow};
   for (size_t i = 0; i < sizeof inputs5 / sizeof inputs5[0]; i++) {
     free(*inputs5[i]);
     *inputs5[i] = NULL;
@@ -533,6 +562,20 @@ static void format_bound(const setting *st, uint64_t v, char *out, size_t n) {
   }
 }
 
+/* Settings whose values config_print redacts. */
+static int is_secret_setting(const char *name) {
+  return strcmp(name, "forward.shared_key") == 0 || strcmp(name, "forward.users") == 0;
+}
+
+int config_check_not_redacted(const char *name, const char *value, char *err, size_t errlen) {
+  if (!value || !strstr(value, CONFIG_REDACTED)) return 0;
+  set_err(err, errlen,
+          "%s: holds the placeholder " CONFIG_REDACTED " of eventd --print-config, not a "
+          "secret; put the real value here (eventd --print-config --show-secrets prints it)",
+          name);
+  return -1;
+}
+
 int config_set(evd_config *c, const char *name, const char *value, char *err, size_t errlen) {
   const setting *st = setting_find(name);
   if (!st) {
@@ -540,6 +583,8 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
     return -1;
   }
   if (!value) value = "";
+  if (is_secret_setting(name) && config_check_not_redacted(name, value, err, errlen) != 0)
+    return -1;
   char *base = (char *)c + st->offset;
   switch (st->kind) {
     case K_OPT_PATH: {
@@ -592,6 +637,14 @@ int config_set(evd_config *c, const char *name, const char *value, char *err, si
       } else if (strcmp(name, "auth.allow_insecure") == 0 && strcmp(value, "true") != 0 &&
                  strcmp(value, "false") != 0) {
         set_err(err, errlen, "auth.allow_insecure: expected true or false, got '%s'", value);
+        return -1;
+      } else if (strcmp(name, "outputs.allow_local_targets") == 0 &&
+                 strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+        set_err(err, errlen, "outputs.allow_local_targets: expected true or false, got '%s'",
+                value);
+        return -1;
+      } else if (strcmp(name, "outputs.tenant_types") == 0 &&
+                 outputs_tenant_types_check(value, err, errlen) != 0) {
         return -1;
       } else if (st->kind == K_LISTEN || st->kind == K_LISTEN_OFF) {
         char host[256];
@@ -1045,7 +1098,8 @@ static int next_option(int argc, char **argv, int *i, const char **value, config
     config_action action;
   } FLAGS[] = {{"--help", CONFIG_HELP},          {"-h", CONFIG_HELP},
                {"--version", CONFIG_VERSION},    {"-V", CONFIG_VERSION},
-               {"--check-config", CONFIG_CHECK}, {"--print-config", CONFIG_PRINT}};
+               {"--check-config", CONFIG_CHECK}, {"--print-config", CONFIG_PRINT},
+               {"--show-secrets", CONFIG_PRINT_SECRETS}};
   for (size_t f = 0; f < sizeof FLAGS / sizeof FLAGS[0]; f++)
     if (strcmp(arg, FLAGS[f].opt) == 0) {
       *flag = FLAGS[f].action;
@@ -1086,7 +1140,8 @@ int config_from_args(evd_config *c, int argc, char **argv, config_action *action
         *action = flag;
         return 0; /* nothing else matters */
       }
-      *action = flag;
+      /* --print-config --show-secrets (either order): print with the secrets */
+      if (!(flag == CONFIG_PRINT && *action == CONFIG_PRINT_SECRETS)) *action = flag;
       continue;
     }
     if (strcmp(VALUE_OPTS[o].opt, "--config") == 0) {
@@ -1199,8 +1254,40 @@ static void print_scalar(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-void config_print(const evd_config *c, FILE *out) {
-  fprintf(out, "# eventd effective configuration (eventd --print-config)\n");
+/* forward.users "user:password[:tenant],..." with every password redacted. Returns a
+ * malloc'd string (NULL when out of memory). */
+static char *redact_users(const char *users) {
+  buf b = BUF_INIT;
+  int rc = 0;
+  for (const char *p = users; *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    const char *colon = memchr(p, ':', n);
+    if (p != users) rc |= buf_putc(&b, ',');
+    if (!colon) {
+      rc |= buf_append(&b, p, n);
+    } else {
+      const char *rest = memchr(colon + 1, ':', n - (size_t)(colon + 1 - p)); /* :tenant */
+      rc |= buf_append(&b, p, (size_t)(colon + 1 - p));
+      rc |= buf_puts(&b, CONFIG_REDACTED);
+      if (rest) rc |= buf_append(&b, rest, n - (size_t)(rest - p));
+    }
+    p += n + (end ? 1 : 0);
+  }
+  rc |= buf_putc(&b, '\0');
+  if (rc) {
+    buf_free(&b);
+    return NULL;
+  }
+  return (char *)b.data;
+}
+
+void config_print(const evd_config *c, FILE *out, int show_secrets) {
+  fprintf(out, "# eventd effective configuration (eventd --print-config%s)\n",
+          show_secrets ? " --show-secrets" : "");
+  if (!show_secrets)
+    fprintf(out, "# secrets are shown as " CONFIG_REDACTED "; this file loads back only once they "
+                 "are filled in (--show-secrets prints them)\n");
   char section[64] = "";
   for (size_t i = 0; i < NSETTINGS; i++) {
     const setting *st = &SETTINGS[i];
@@ -1241,7 +1328,13 @@ void config_print(const evd_config *c, FILE *out) {
       case K_LOGLEVEL: fputs(log_level_name(*(const int *)base), out); break;
       case K_OPT_PATH: {
         const char *v = *(char *const *)base;
-        print_scalar(out, v ? v : "");
+        if (!show_secrets && v && *v && is_secret_setting(st->name)) {
+          char *r = strcmp(st->name, "forward.users") == 0 ? redact_users(v) : NULL;
+          print_scalar(out, r ? r : CONFIG_REDACTED);
+          free(r);
+        } else {
+          print_scalar(out, v ? v : "");
+        }
         break;
       }
       case K_DIRLIST:
@@ -1262,7 +1355,7 @@ void config_print(const evd_config *c, FILE *out) {
         }
         fputc('}', out);
         break;
-      case K_OUTPUTS: outputs_config_print(c, out); break;
+      case K_OUTPUTS: outputs_config_print(c, out, show_secrets); break;
     }
     fprintf(out, "  # %s\n", st->help);
   }
@@ -1280,7 +1373,7 @@ void config_usage(FILE *out) {
       "           [--forward HOST:PORT] [--syslog HOST:PORT] [--lines HOST:PORT]\n"
       "           [--auth on|off] [--set NAME=VALUE]...\n"
       "    eventd --check-config [--config FILE] [OPTIONS]\n"
-      "    eventd --print-config [--config FILE] [OPTIONS]\n"
+      "    eventd --print-config [--show-secrets] [--config FILE] [OPTIONS]\n"
       "    eventd --help | --version\n"
       "\n"
       "DESCRIPTION\n"
@@ -1328,6 +1421,15 @@ void config_usage(FILE *out) {
       "        out_forward, usually port 24224), syslog RFC 5424/3164 over UDP and TCP on\n"
       "        the same port, JSON lines over TCP and UDP. Each prints \"eventd: NAME\n"
       "        listening on ADDR:PORT\" (port 0 picks a free one). See docs/inputs.md.\n"
+      "        Who may send (docs/security.md \"Socket inputs\"): NAME.allow (client\n"
+      "        CIDRs, e.g. 10.0.0.0/8,::1/128); with --auth on, NAME.tenant (tenant of\n"
+      "        their events), NAME.tls.client_ca (the client certificate's CN names the\n"
+      "        ingest token a connection sends as) and forward.users user:password:tenant.\n"
+      "        With --auth on, a syslog or lines listener beyond loopback needs mTLS or an\n"
+      "        allow list (forward: also forward.shared_key), or auth.allow_insecure.\n"
+      "        Limits: limits.socket_rate_per_peer (events/s per client address),\n"
+      "        limits.socket_idle_timeout (10m), limits.socket_frame_timeout (30s: a\n"
+      "        started line, frame, message or TLS handshake must be complete by then).\n"
       "    --auth on|off\n"
       "        Access control (setting auth.mode; default off). With on, every endpoint but\n"
       "        /healthz wants \"Authorization: Bearer TOKEN\" (gRPC: the authorization\n"
@@ -1337,6 +1439,11 @@ void config_usage(FILE *out) {
       "        a bootstrap admin token is written to DIR/admin.token (mode 0600); its path\n"
       "        is logged. off is refused when any listener is not on loopback, unless\n"
       "        auth.allow_insecure is true. See docs/security.md.\n"
+      "        Outputs owned by a tenant: only admin tokens may create file and stdout\n"
+      "        outputs (others: the types in outputs.tenant_types, default\n"
+      "        webhook,kafka,amqp), and such outputs may not connect to loopback, private\n"
+      "        or link-local addresses (checked on the resolved address) unless\n"
+      "        outputs.allow_local_targets is true, nor ever to eventd's own listeners.\n"
       "    --registry FILE\n"
       "        Check events against the event-type registry FILE (setting registry.file):\n"
       "        an eventd.yml-compatible file (Magma's event_registry) or a directory of spec\n"
@@ -1357,7 +1464,12 @@ void config_usage(FILE *out) {
       "        Load and check the configuration, print \"configuration ok\", and exit.\n"
       "    --print-config\n"
       "        Print the effective configuration (defaults, file and options merged) as a\n"
-      "        YAML file with every setting, and exit.\n"
+      "        YAML file with every setting, and exit. Secrets (forward.shared_key, the\n"
+      "        passwords of forward.users, output secrets, passwords, tokens, header\n"
+      "        values and URL passwords) are printed as <redacted>; a file holding that\n"
+      "        placeholder is refused when loaded, so fill them in before using it.\n"
+      "    --show-secrets\n"
+      "        With --print-config: print the secrets too (a file that loads back as is).\n"
       "    -h, --help\n"
       "        Print this manual and exit.\n"
       "    -V, --version\n"

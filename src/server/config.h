@@ -100,6 +100,8 @@ typedef struct evd_config {
   uint64_t outputs_pin_max_bytes;    /* outputs.pin_max_bytes */
   char **outputs_declared;           /* outputs.list (or `outputs:` as a list): JSON specs */
   size_t outputs_ndeclared;
+  char *outputs_tenant_types;        /* outputs.tenant_types: types non-admins may create */
+  char *outputs_allow_local_targets; /* outputs.allow_local_targets: "true" | "false" */
   /* Access control of issue 7 (src/server/auth.h; docs/security.md). */
   char *auth_mode;                   /* auth.mode: "on" | "off" */
   char *auth_allow_insecure;         /* auth.allow_insecure: "true" | "false" */
@@ -119,6 +121,13 @@ typedef struct evd_config {
   int64_t http_body_timeout_ns;      /* http.body_timeout: first byte to end of body */
   uint64_t rate_per_token;           /* limits.rate_per_token: requests/s (0 = off) */
   uint64_t rate_per_peer;            /* limits.rate_per_peer: requests/s (0 = off) */
+  /* Socket inputs' tenants, peer allow lists and limits (issue 7; docs/security.md "Socket
+   * inputs"; src/inputs/sock_guard.h). */
+  char *forward_tenant, *syslog_tenant, *lines_tenant; /* <input>.tenant (NULL: root) */
+  char *forward_allow, *syslog_allow, *lines_allow;    /* <input>.allow: CIDRs (NULL: all) */
+  uint64_t socket_rate_per_peer;     /* limits.socket_rate_per_peer: events/s (0 = off) */
+  int64_t socket_idle_timeout_ns;    /* limits.socket_idle_timeout (0 = none) */
+  int64_t socket_frame_timeout_ns;   /* limits.socket_frame_timeout (0 = none) */
 } evd_config;
 
 /* Fill c with the defaults (runs out of the box: ./data, 127.0.0.1:8910, sync batch). */
@@ -145,7 +154,8 @@ typedef enum config_action {
   CONFIG_HELP,        /* print the manual page and exit 0 */
   CONFIG_VERSION,     /* print the version and exit 0 */
   CONFIG_CHECK,       /* load the configuration, report, exit 0 if valid */
-  CONFIG_PRINT        /* print the effective configuration as YAML and exit 0 */
+  CONFIG_PRINT,       /* print the effective configuration as YAML (secrets redacted), exit 0 */
+  CONFIG_PRINT_SECRETS /* the same with the secrets (--print-config --show-secrets) */
 } config_action;
 
 /* Parse the command line: the file named by --config is applied first, then the other
@@ -157,8 +167,17 @@ int config_from_args(evd_config *c, int argc, char **argv, config_action *action
 /* The manual page of `eventd --help`. */
 void config_usage(FILE *out);
 
-/* The effective configuration as a complete YAML file (loads back to the same settings). */
-void config_print(const evd_config *c, FILE *out);
+/* The effective configuration as a complete YAML file. With show_secrets it loads back to
+ * the same settings; without, every secret (forward.shared_key, the passwords of
+ * forward.users, the secrets, passwords, tokens, header values and URL passwords of output
+ * specs) is printed as CONFIG_REDACTED, which config loading refuses with a message saying
+ * so — a redacted file never loads as if the placeholder were the secret. */
+void config_print(const evd_config *c, FILE *out, int show_secrets);
+
+/* The placeholder of a secret in config_print's output. */
+#define CONFIG_REDACTED "<redacted>"
+/* 0 when value holds no CONFIG_REDACTED; else -1 with err naming the setting. */
+int config_check_not_redacted(const char *name, const char *value, char *err, size_t errlen);
 
 /* Store options from the configuration (log callback left unset). */
 void config_store_options(const evd_config *c, store_options *o);

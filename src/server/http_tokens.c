@@ -69,6 +69,49 @@ static int check_loopback(const char *setting, const char *listen, int allow, lo
   return -1;
 }
 
+static int is_set(const char *v) { return v && *v; }
+
+/* With auth on, the socket inputs (no bearer tokens) must know who sends beyond loopback:
+ * syslog and lines need mTLS (<input>.tls.client_ca: the certificate's CN names a token) or
+ * an allow list (<input>.allow); forward also takes its shared key (forward.shared_key).
+ * auth.allow_insecure: true lets them start anyway (with a warning). Returns 0, or -1 with
+ * err naming the setting and the remedies. */
+static int check_socket_inputs(server *s, int allow_insecure, char *err, size_t errlen) {
+  const evd_config *c = &s->cfg;
+  const struct {
+    const char *name, *listen, *client_ca, *allow, *shared_key;
+  } L[] = {{"forward", c->forward_listen, c->forward_tls_client_ca, c->forward_allow,
+            c->forward_shared_key},
+           {"syslog", c->syslog_listen, c->syslog_tls_client_ca, c->syslog_allow, NULL},
+           {"lines", c->lines_listen, c->lines_tls_client_ca, c->lines_allow, NULL}};
+  for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+    if (!L[i].listen || strcmp(L[i].listen, "off") == 0) continue;
+    char host[256];
+    int port;
+    if (config_parse_listen(L[i].listen, host, sizeof host, &port) != 0) continue; /* later */
+    if (auth_host_is_loopback(host)) continue;
+    if (is_set(L[i].client_ca) || is_set(L[i].allow) || is_set(L[i].shared_key)) continue;
+    if (allow_insecure) {
+      log_warn(&s->log, "auth: %s.listen %s is not a loopback address and has no %s%s.tls."
+                        "client_ca or %s.allow: anyone who can reach it may send events "
+                        "(auth.allow_insecure: true)",
+               L[i].name, L[i].listen, strcmp(L[i].name, "forward") == 0 ? "forward.shared_key, " : "",
+               L[i].name, L[i].name);
+      continue;
+    }
+    snprintf(err, errlen,
+             "refusing to start: auth.mode is on but %s.listen %s is not a loopback address "
+             "and nothing identifies its senders, so anyone who can reach it could send "
+             "events; set %s%s.tls.client_ca (mTLS: the certificate's CN names an ingest "
+             "token), set %s.allow (client CIDRs), listen on 127.0.0.1, or set "
+             "auth.allow_insecure: true (see docs/security.md)",
+             L[i].name, L[i].listen, strcmp(L[i].name, "forward") == 0 ? "forward.shared_key or " : "",
+             L[i].name, L[i].name);
+    return -1;
+  }
+  return 0;
+}
+
 int server_auth_start(server *s, char *err, size_t errlen) {
   const evd_config *c = &s->cfg;
   int on = c->auth_mode && strcmp(c->auth_mode, "on") == 0;
@@ -85,6 +128,7 @@ int server_auth_start(server *s, char *err, size_t errlen) {
       if (check_loopback(L[i].setting, L[i].listen, allow, &s->log, err, errlen) != 0) return -1;
     return 0;
   }
+  if (check_socket_inputs(s, allow, err, errlen) != 0) return -1;
   http_auth *a = calloc(1, sizeof *a);
   if (!a) {
     snprintf(err, errlen, "out of memory");
@@ -103,19 +147,6 @@ int server_auth_start(server *s, char *err, size_t errlen) {
   if (boot)
     log_info(&s->log, "auth: bootstrap admin token written to %s (mode 0600, owner only)", boot);
   log_info(&s->log, "auth: on, %zu active tokens", auth_db_active_count(a->db));
-  /* Inputs that do not take tokens (yet). */
-  const struct {
-    const char *setting, *listen;
-  } U[] = {{"syslog.listen", c->syslog_listen}, {"lines.listen", c->lines_listen}};
-  for (size_t i = 0; i < sizeof U / sizeof U[0]; i++)
-    if (U[i].listen && strcmp(U[i].listen, "off") != 0)
-      log_warn(&s->log, "auth: %s %s takes events without authentication (tokens apply to "
-                        "HTTP and gRPC; docs/security.md)",
-               U[i].setting, U[i].listen);
-  if (c->forward_listen && strcmp(c->forward_listen, "off") != 0 && !c->forward_shared_key)
-    log_warn(&s->log, "auth: forward.listen %s has no forward.shared_key: it takes events "
-                      "without authentication",
-             c->forward_listen);
   return 0;
 }
 
@@ -311,6 +342,12 @@ int server_auth_bearer(server *s, const char *value, size_t len, auth_principal 
   }
   a->ok++;
   return 0;
+}
+
+int server_auth_principal_by_name(server *s, const char *name, auth_principal *p) {
+  http_auth *a = s->auth;
+  if (!a) return -3;
+  return auth_db_find_by_name(a->db, name, p);
 }
 
 int http_auth_restrict(server *s, struct evhttp_request *req, route r, store_filter *f, arena *ar) {

@@ -45,7 +45,8 @@ int main(int argc, char **argv) {
       return 0;
     }
     case CONFIG_PRINT:
-      config_print(&cfg, stdout);
+    case CONFIG_PRINT_SECRETS:
+      config_print(&cfg, stdout, action == CONFIG_PRINT_SECRETS);
       config_free(&cfg);
       return 0;
     case CONFIG_RUN:

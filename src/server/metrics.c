@@ -150,6 +150,31 @@ int metrics_render(const metrics *m, const metrics_extra *x, buf *out) {
         rc |= buf_printf(out, "%s{input=\"%s\"} %llu\n", SM[k].name, INPUT_LABELS[SOCK[i]],
                          (unsigned long long)METRIC_GET(arr[SOCK[i]]));
     }
+    /* Their guards (src/inputs/sock_guard.h). */
+    static const char *const CLOSE_LABELS[] = {"idle", "slow", "refused", "identity"};
+    static const char *const DROP_LABELS[] = {"refused", "rate_limited"};
+    rc |= header(out, "eventd_input_connections_closed_total", "counter",
+                 "TCP connections closed by a socket input: idle, slow (frame timeout), refused "
+                 "(allow list), identity (client certificate not an ingest token).");
+    for (size_t i = 0; i < sizeof SOCK / sizeof SOCK[0]; i++)
+      for (size_t r = 0; r < 4; r++)
+        rc |= buf_printf(out, "eventd_input_connections_closed_total{input=\"%s\",reason=\"%s\"} %llu\n",
+                         INPUT_LABELS[SOCK[i]], CLOSE_LABELS[r],
+                         (unsigned long long)METRIC_GET(m->input_closed[SOCK[i]][r]));
+    rc |= header(out, "eventd_input_datagrams_dropped_total", "counter",
+                 "UDP datagrams dropped by a socket input: refused (allow list), rate_limited.");
+    for (size_t i = 0; i < sizeof SOCK / sizeof SOCK[0]; i++)
+      for (size_t r = 0; r < 2; r++)
+        rc |= buf_printf(out, "eventd_input_datagrams_dropped_total{input=\"%s\",reason=\"%s\"} %llu\n",
+                         INPUT_LABELS[SOCK[i]], DROP_LABELS[r],
+                         (unsigned long long)METRIC_GET(m->input_dropped[SOCK[i]][r]));
+    rc |= header(out, "eventd_input_rate_limited_total", "counter",
+                 "Times a socket input paused reading a TCP connection for "
+                 "limits.socket_rate_per_peer.");
+    for (size_t i = 0; i < sizeof SOCK / sizeof SOCK[0]; i++)
+      rc |= buf_printf(out, "eventd_input_rate_limited_total{input=\"%s\"} %llu\n",
+                       INPUT_LABELS[SOCK[i]],
+                       (unsigned long long)METRIC_GET(m->input_rate_delayed[SOCK[i]]));
   }
   rc |= header(out, "eventd_registry_reloads_total", "counter",
                "Registry reloads (SIGHUP, POST /v1/registry/reload), by result.");

@@ -72,6 +72,15 @@ typedef enum http_method_label { METHOD_GET = 0, METHOD_HEAD, METHOD_POST, METHO
 #define METRICS_CODE_MIN 100
 #define METRICS_CODE_MAX 599
 
+/* Why a socket input closed a TCP connection (label `reason` of
+ * eventd_input_connections_closed_total): idle (limits.socket_idle_timeout), slow
+ * (limits.socket_frame_timeout), refused (<input>.allow), identity (client certificate CN
+ * not an active ingest token). */
+enum { SOCK_CLOSE_IDLE = 0, SOCK_CLOSE_SLOW, SOCK_CLOSE_REFUSED, SOCK_CLOSE_IDENTITY };
+/* Why a UDP datagram was dropped (eventd_input_datagrams_dropped_total): refused
+ * (<input>.allow), rate_limited (limits.socket_rate_per_peer). */
+enum { SOCK_DROP_REFUSED = 0, SOCK_DROP_RATE_LIMITED };
+
 typedef struct metrics {
   uint64_t events_received;  /* events found in requests of every input */
   uint64_t events_accepted;  /* events acknowledged (200), duplicates included */
@@ -84,6 +93,12 @@ typedef struct metrics {
   uint64_t input_connections_open[INGEST_INPUT__COUNT];
   uint64_t input_connections_refused[INGEST_INPUT__COUNT];
   uint64_t input_bytes[INGEST_INPUT__COUNT];
+  /* Socket inputs' guards (src/inputs/sock_guard.h; issue 7): TCP connections closed by
+   * reason (SOCK_CLOSE_*), UDP datagrams dropped (SOCK_DROP_*), TCP reads paused by
+   * limits.socket_rate_per_peer. */
+  uint64_t input_closed[INGEST_INPUT__COUNT][4];
+  uint64_t input_dropped[INGEST_INPUT__COUNT][2];
+  uint64_t input_rate_delayed[INGEST_INPUT__COUNT];
   uint64_t ingest_bytes;     /* POST /v1/events body bytes */
   uint64_t ingest_requests_inflight; /* gauge: appends waiting for the store */
   uint64_t tail_events_sent;

@@ -103,6 +103,13 @@ static int server_outputs_start(server *s, char *err, size_t errlen) {
   oo.max_attempts = s->cfg.outputs_max_attempts;
   oo.history_size = s->cfg.outputs_history_size;
   oo.pin_max_bytes = s->cfg.outputs_pin_max_bytes;
+  oo.tenant_types = s->cfg.outputs_tenant_types;
+  oo.allow_local_targets = s->cfg.outputs_allow_local_targets &&
+                           strcmp(s->cfg.outputs_allow_local_targets, "true") == 0;
+  const char *own[] = {s->cfg.http_listen, s->cfg.grpc_listen, s->cfg.forward_listen,
+                       s->cfg.syslog_listen, s->cfg.lines_listen};
+  oo.own_listeners = own; /* resolved by outputs_start; not kept */
+  oo.nown_listeners = sizeof own / sizeof own[0];
   output_set *set;
   if (outputs_start(&oo, s->cfg.outputs_declared, s->cfg.outputs_ndeclared, &set, err, errlen) != 0)
     return -1;

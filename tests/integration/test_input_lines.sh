@@ -18,8 +18,12 @@ wait_count() {
 
 evd_step "TCP: valid lines stored, invalid ones skipped (not JSON, no type, too long), CRLF ok"
 long=$(printf '%0300d' 0)
+# One write: bash's printf writes line by line, and the daemon may then read the first
+# lines alone (the log line below counts the invalid lines per read); cat writes the file
+# at once.
 printf '%s\n' '{"type":"app.start","stream":"svc","data":{"pid":1}}' 'not json' \
-  '{"stream":"svc","message":"no type"}' "{\"type\":\"app.long\",\"stream\":\"svc\",\"message\":\"$long\"}" >"/dev/tcp/127.0.0.1/$LPORT"
+  '{"stream":"svc","message":"no type"}' "{\"type\":\"app.long\",\"stream\":\"svc\",\"message\":\"$long\"}" >"$EVD_TMP/batch.txt"
+cat "$EVD_TMP/batch.txt" >"/dev/tcp/127.0.0.1/$LPORT"
 printf '{"type":"app.crlf","stream":"svc"}\r\n\n{"type":"app.nolf","stream":"svc","severity":"error"}' >"/dev/tcp/127.0.0.1/$LPORT"
 wait_count 'stream=svc' 3 || evd_fail "stored $(count 'stream=svc') of 3"
 assert_eq "$(count 'stream=svc&type=app.nolf')" 1 "last line without LF"

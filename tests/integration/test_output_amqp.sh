@@ -63,6 +63,17 @@ assert_not_contains "$EVD_BODY" "guest:guest" "password hidden in the url"
 evd_req GET /v1/outputs/mq/deliveries
 assert_contains "$EVD_BODY" '"ok":true' "publishes are in the delivery history"
 
+evd_step "a url ending in '/' means vhost \"\" (AMQP URI spec): the refused login names it"
+evd_post_json /v1/outputs "{\"name\":\"mqslash\",\"type\":\"amqp\",\"url\":\"amqp://guest:guest@127.0.0.1:$RABBIT_PORT/\",\"paused\":true,\"timeout_ms\":3000}"
+assert_status 201 "create mqslash"
+evd_req POST /v1/outputs/mqslash/test
+assert_status 200 "test delivery"
+assert_eq "$(evd_json 'd["ok"]')" "false"
+assert_contains "$(evd_json 'd["error"]')" "login"
+assert_contains "$(evd_json 'd["error"]')" "vhost '' (url ends in '/'; the default vhost '/' is written %2f)"
+evd_req DELETE /v1/outputs/mqslash
+assert_status 200 "delete mqslash"
+
 evd_step "an idle connection the broker dropped (missed heartbeats) is reopened without a retry"
 evd_post_json /v1/outputs "{\"name\":\"idle\",\"type\":\"amqp\",\"port\":$RABBIT_PORT,\"exchange\":\"idle-events\",\"match\":[\"idle.#\"],\"heartbeat\":1,$RETRY}"
 assert_status 201 "create idle: $EVD_BODY"

@@ -92,7 +92,8 @@ assert_eq "$(lines "$OUT/f1.jsonl")" 101 "nothing delivered while paused"
 evd_req GET /v1/outputs/f1
 assert_eq "$(evd_json 'd["status"]["state"]')" "paused"
 assert_eq "$(evd_json 'd["status"]["lag_events"] > 0')" "true" "lag while paused"
-evd_curl /metrics | grep -q 'eventd_output_paused{output="f1"} 1' || evd_fail "paused metric"
+metrics=$(evd_curl /metrics) # (not piped into grep -q: curl fails when grep stops early)
+grep -q 'eventd_output_paused{output="f1",owner=""} 1' <<<"$metrics" || evd_fail "paused metric"
 evd_req POST /v1/outputs/f1/resume
 assert_status 200 "resume"
 wait_lines "$OUT/f1.jsonl" 102
@@ -173,9 +174,9 @@ assert_status 409 "update declared"
 
 evd_step "metrics"
 m=$(evd_curl /metrics)
-assert_contains "$m" 'eventd_output_delivered_total{output="f1"}'
-assert_contains "$m" 'eventd_output_dead_lettered_total{output="broken"} 2'
-assert_contains "$m" 'eventd_output_lag_seconds{output="f1"}'
+assert_contains "$m" 'eventd_output_delivered_total{output="f1",owner=""}'
+assert_contains "$m" 'eventd_output_dead_lettered_total{output="broken",owner=""} 2'
+assert_contains "$m" 'eventd_output_lag_seconds{output="f1",owner=""}'
 
 evd_step "restart: runtime outputs and cursors survive, nothing is lost"
 before=$(lines "$OUT/f1.jsonl")

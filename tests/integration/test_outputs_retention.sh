@@ -50,8 +50,10 @@ evd_req GET /v1/outputs/slow
 skipped=$(evd_json 'd["status"]["skipped_events"]')
 [[ $skipped -gt 0 ]] || evd_fail "no skipped events reported: $EVD_BODY"
 assert_eq "$(evd_json '"skipped_range" in d["status"]')" "true"
-evd_curl /metrics | grep -q "eventd_output_skipped_events_total{output=\"slow\"} $skipped" ||
-  evd_fail "metric"
+# (read the whole answer first: grep -q stops early and curl then fails under pipefail)
+metrics=$(evd_curl /metrics)
+grep -q "eventd_output_skipped_events_total{output=\"slow\",owner=\"\"} $skipped" <<<"$metrics" ||
+  evd_fail "metric: $(grep skipped_events <<<"$metrics")"
 evd_wait_for_log "retention deleted seq" || evd_fail "no log line"
 kept=$(count)
 evd_req POST /v1/outputs/slow/resume

@@ -3,7 +3,9 @@
 # domain-admin's scope-domain output receives its subtree's events only, a user's output
 # (scope local, its default) only its own tenant's; a user cannot create global or domain
 # outputs (403), nor see (404) another tenant's output; the list shows only what the caller
-# may manage; owner and scope survive a restart.
+# may manage; owner and scope survive a restart. file (and stdout) outputs write on the
+# daemon's host, so only an admin may create or change one (403 naming the type); the admin
+# gives them an owner here.
 source "$(dirname "$0")/lib.sh"
 
 OUT=$EVD_TMP/out
@@ -32,40 +34,52 @@ as() { # TOKEN METHOD PATH [BODY]
   fi
 }
 
-evd_step "domain-admin of acme creates a scope-domain file output (owner defaults to acme)"
+evd_step "file outputs are admin-only: a domain-admin or user gets 403 naming the type"
 as "$DADM" POST /v1/outputs "{\"name\":\"acme-all\",\"type\":\"file\",\"path\":\"$OUT/acme-all.jsonl\",\"scope\":\"domain\"}"
+assert_status 403 "domain-admin file output"
+assert_contains "$EVD_BODY" "output type 'file' writes where the daemon can write"
+assert_contains "$EVD_BODY" "needs an admin token"
+as "$USER" POST /v1/outputs "{\"name\":\"prod-own\",\"type\":\"stdout\"}"
+assert_status 403 "user stdout output"
+assert_contains "$EVD_BODY" "output type 'stdout'"
+
+evd_step "the admin creates tenant-owned file outputs (owner acme, scope domain)"
+as "$ADMIN" POST /v1/outputs "{\"name\":\"acme-all\",\"type\":\"file\",\"path\":\"$OUT/acme-all.jsonl\",\"owner\":\"acme\",\"scope\":\"domain\"}"
 assert_status 201 "create acme-all"
 assert_eq "$(evd_json 'd["owner"]')" "acme"
 assert_eq "$(evd_json 'd["scope"]')" "domain"
+as "$ADMIN" POST /v1/outputs "{\"name\":\"prod-own\",\"type\":\"file\",\"path\":\"$OUT/prod-own.jsonl\",\"owner\":\"acme/prod\",\"scope\":\"local\"}"
+assert_status 201 "create prod-own"
 
 evd_step "a user's output defaults to owner = its tenant, scope local"
-as "$USER" POST /v1/outputs "{\"name\":\"prod-own\",\"type\":\"file\",\"path\":\"$OUT/prod-own.jsonl\"}"
-assert_status 201 "create prod-own"
+as "$USER" POST /v1/outputs '{"name":"prod-hook","type":"webhook","url":"http://hooks.invalid/x","paused":true}'
+assert_status 201 "create prod-hook"
 assert_eq "$(evd_json 'd["owner"]')" "acme/prod"
 assert_eq "$(evd_json 'd["scope"]')" "local"
 
 evd_step "what may not be created is 403"
-as "$USER" POST /v1/outputs "{\"name\":\"u-global\",\"type\":\"file\",\"path\":\"$OUT/x.jsonl\",\"scope\":\"global\"}"
+HOOK='"type":"webhook","url":"http://hooks.invalid/x","paused":true'
+as "$USER" POST /v1/outputs "{\"name\":\"u-global\",$HOOK,\"scope\":\"global\"}"
 assert_status 403 "user global"
-as "$USER" POST /v1/outputs "{\"name\":\"u-domain\",\"type\":\"file\",\"path\":\"$OUT/x.jsonl\",\"scope\":\"domain\"}"
+as "$USER" POST /v1/outputs "{\"name\":\"u-domain\",$HOOK,\"scope\":\"domain\"}"
 assert_status 403 "user domain"
-as "$USER" POST /v1/outputs "{\"name\":\"u-other\",\"type\":\"file\",\"path\":\"$OUT/x.jsonl\",\"owner\":\"acme\",\"scope\":\"local\"}"
+as "$USER" POST /v1/outputs "{\"name\":\"u-other\",$HOOK,\"owner\":\"acme\",\"scope\":\"local\"}"
 assert_status 403 "user other owner"
-as "$DADM" POST /v1/outputs "{\"name\":\"d-global\",\"type\":\"file\",\"path\":\"$OUT/x.jsonl\",\"scope\":\"global\"}"
+as "$DADM" POST /v1/outputs "{\"name\":\"d-global\",$HOOK,\"scope\":\"global\"}"
 assert_status 403 "domain-admin global"
-as "$DADM" POST /v1/outputs "{\"name\":\"d-beta\",\"type\":\"file\",\"path\":\"$OUT/x.jsonl\",\"owner\":\"beta\"}"
+as "$DADM" POST /v1/outputs "{\"name\":\"d-beta\",$HOOK,\"owner\":\"beta\"}"
 assert_status 403 "domain-admin owner outside its subtree"
-as "$DADM" POST /v1/outputs "{\"name\":\"d-bad\",\"type\":\"file\",\"path\":\"$OUT/x.jsonl\",\"tenant\":\"beta\"}"
+as "$DADM" POST /v1/outputs "{\"name\":\"d-bad\",$HOOK,\"tenant\":\"beta\"}"
 assert_status 400 "tenant filter outside the scope"
 as "$ADMIN" POST /v1/outputs "{\"name\":\"root-all\",\"type\":\"file\",\"path\":\"$OUT/root-all.jsonl\",\"scope\":\"global\"}"
 assert_status 201 "admin global"
-as "$BUSER" POST /v1/outputs "{\"name\":\"beta-own\",\"type\":\"file\",\"path\":\"$OUT/beta-own.jsonl\"}"
-assert_status 201 "beta user output"
+as "$ADMIN" POST /v1/outputs "{\"name\":\"beta-own\",\"type\":\"file\",\"path\":\"$OUT/beta-own.jsonl\",\"owner\":\"beta\",\"scope\":\"local\"}"
+assert_status 201 "beta output (by the admin)"
 
 evd_step "visibility: lists and 404 for outputs of others"
 as "$USER" GET /v1/outputs
 assert_status 200 "user list"
-assert_eq "$(evd_json '",".join(o["name"] for o in d["outputs"])')" "prod-own"
+assert_eq "$(evd_json '",".join(o["name"] for o in d["outputs"])')" "prod-hook,prod-own"
 as "$USER" GET /v1/outputs/acme-all
 assert_status 404 "user get domain output"
 as "$USER" GET /v1/outputs/beta-own
@@ -75,15 +89,21 @@ assert_status 404 "other user delete"
 as "$BUSER" POST /v1/outputs/prod-own/pause
 assert_status 404 "other user pause"
 as "$DADM" GET /v1/outputs
-assert_eq "$(evd_json '",".join(o["name"] for o in d["outputs"])')" "acme-all,prod-own"
+assert_eq "$(evd_json '",".join(o["name"] for o in d["outputs"])')" "acme-all,prod-hook,prod-own"
 as "$DADM" GET /v1/outputs/root-all
 assert_status 404 "domain-admin get global output"
 as "$ADMIN" GET /v1/outputs
-assert_eq "$(evd_json '",".join(o["name"] for o in d["outputs"])')" "acme-all,beta-own,prod-own,root-all"
-as "$USER" PATCH /v1/outputs/prod-own '{"scope":"domain"}'
+assert_eq "$(evd_json '",".join(o["name"] for o in d["outputs"])')" "acme-all,beta-own,prod-hook,prod-own,root-all"
+as "$USER" PATCH /v1/outputs/prod-hook '{"scope":"domain"}'
 assert_status 403 "user widens its scope"
 as "$USER" PATCH /v1/outputs/prod-own '{"batch":5}'
-assert_status 200 "user changes its output"
+assert_status 403 "user changes a file output (admin-only type)"
+assert_contains "$EVD_BODY" "output 'prod-own' is of type 'file'"
+as "$USER" PUT /v1/outputs/prod-hook "{\"type\":\"file\",\"path\":\"$OUT/evil.jsonl\",\"scope\":\"local\"}"
+assert_status 403 "user turns its webhook into a file output"
+assert_contains "$EVD_BODY" "output type 'file'"
+as "$USER" PATCH /v1/outputs/prod-hook '{"timeout_ms":5000}'
+assert_status 200 "user changes its webhook"
 assert_eq "$(evd_json 'd["scope"]')" "local"
 assert_eq "$(evd_json 'd["owner"]')" "acme/prod"
 

@@ -104,7 +104,7 @@ TEST_IMPL(config_registry_flags_and_print_round_trip) {
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   ASSERT(f);
-  config_print(&c, f);
+  config_print(&c, f, 1);
   fclose(f);
   evd_config d;
   rc = load(&d, text, err, sizeof err);

@@ -284,6 +284,66 @@ TEST_IMPL(config_flags_report_usage_errors) {
   return 0;
 }
 
+TEST_IMPL(config_print_redacts_secrets_and_the_redacted_file_does_not_load) {
+  evd_config a;
+  char err[512];
+  ASSERT_EQ_INT(load(&a,
+                     "forward:\n  shared_key: s3cr3t-key\n  users: \"alice:pw-a:acme,bob:pw-b\"\n"
+                     "outputs:\n"
+                     "  - {name: w, type: webhook, url: \"https://u:url-pass@hooks.example/x\", "
+                     "secret: hmac-key, headers: {Authorization: \"Bearer tok-1\"}}\n",
+                     err, sizeof err),
+                0);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  ASSERT(f != NULL);
+  config_print(&a, f, 0);
+  fclose(f);
+  const char *secrets[] = {"s3cr3t-key", "pw-a", "pw-b", "url-pass", "hmac-key", "tok-1"};
+  for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+    if (strstr(text, secrets[i])) TEST_FAIL_("secret '%s' printed:\n%s", secrets[i], text);
+  /* what is not secret stays readable */
+  ASSERT(strstr(text, "alice:" CONFIG_REDACTED ":acme,bob:" CONFIG_REDACTED) != NULL);
+  ASSERT(strstr(text, "https://u:" CONFIG_REDACTED "@hooks.example/x") != NULL);
+  evd_config b;
+  ASSERT(load(&b, text, err, sizeof err) != 0);
+  ASSERT(strstr(err, "placeholder " CONFIG_REDACTED) != NULL);
+  config_free(&b);
+  free(text);
+  /* with --show-secrets it loads back */
+  text = NULL;
+  f = open_memstream(&text, &len);
+  ASSERT(f != NULL);
+  config_print(&a, f, 1);
+  fclose(f);
+  if (load(&b, text, err, sizeof err) != 0) TEST_FAIL_("--show-secrets output does not load: %s", err);
+  ASSERT_EQ_STR(b.forward_shared_key, "s3cr3t-key");
+  ASSERT_EQ_STR(b.forward_users, "alice:pw-a:acme,bob:pw-b");
+  ASSERT_EQ_STR(b.outputs_declared[0], a.outputs_declared[0]);
+  config_free(&b);
+  free(text);
+  config_free(&a);
+  /* the command line: --show-secrets with --print-config, either order */
+  config_action act;
+  char *p1[] = {"eventd", "--show-secrets", "--print-config", NULL};
+  char *p2[] = {"eventd", "--print-config", "--show-secrets", NULL};
+  char *p3[] = {"eventd", "--print-config", NULL};
+  config_init(&a);
+  ASSERT_EQ_INT(config_from_args(&a, 3, p1, &act, err, sizeof err), 0);
+  ASSERT_EQ_INT(act, CONFIG_PRINT_SECRETS);
+  config_free(&a);
+  config_init(&a);
+  ASSERT_EQ_INT(config_from_args(&a, 3, p2, &act, err, sizeof err), 0);
+  ASSERT_EQ_INT(act, CONFIG_PRINT_SECRETS);
+  config_free(&a);
+  config_init(&a);
+  ASSERT_EQ_INT(config_from_args(&a, 2, p3, &act, err, sizeof err), 0);
+  ASSERT_EQ_INT(act, CONFIG_PRINT);
+  config_free(&a);
+  return 0;
+}
+
 TEST_IMPL(config_print_loads_back_to_the_same_settings) {
   evd_config a;
   char err[512];
@@ -297,7 +357,7 @@ TEST_IMPL(config_print_loads_back_to_the_same_settings) {
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   ASSERT(f != NULL);
-  config_print(&a, f);
+  config_print(&a, f, 1);
   fclose(f);
   evd_config b;
   int rc = load(&b, text, err, sizeof err);

@@ -3,10 +3,14 @@
  * with a librdkafka consumer. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/json.h"
+#include "outputs/netguard.h"
 #include "outputs/output.h"
 #include "test-dest-util.h"
 #include "test.h"
@@ -258,6 +262,88 @@ TEST_IMPL(dest_kafka_broker_down_is_retry_then_delivers_when_back) {
   ASSERT_EQ_STR(keys[0], "app.t"); /* key member default: the event's key */
   for (int i = 0; i < n; i++) free(keys[i]), free(values[i]);
   mock_kafka_stop(&mk);
+  dest_msgs_free(&m);
+  arena_free(&a);
+  return 0;
+}
+
+/* The SSRF guard (issue 7) on the Kafka destination: librdkafka's connect callback checks
+ * every broker address. The mock cluster runs in a child process, so its listener is not one
+ * of this process's own (which the guard always refuses). */
+TEST_IMPL(outputs_guard_kafka_checks_broker_addresses_at_connect) {
+  int pfd[2];
+  ASSERT(pipe(pfd) == 0);
+  pid_t pid = fork();
+  ASSERT(pid >= 0);
+  if (pid == 0) {
+    close(pfd[0]);
+    alarm(60);
+    mock_kafka mk;
+    mock_kafka_start(&mk, "guarded");
+    size_t n = strlen(mk.bootstraps) + 1;
+    if (write(pfd[1], mk.bootstraps, n) != (ssize_t)n) _exit(1);
+    close(pfd[1]);
+    pause(); /* until the parent kills it */
+    _exit(0);
+  }
+  close(pfd[1]);
+  char boot[256] = "";
+  size_t got = 0;
+  ssize_t r;
+  while (got < sizeof boot - 1 && (r = read(pfd[0], boot + got, sizeof boot - 1 - got)) > 0)
+    got += (size_t)r;
+  close(pfd[0]);
+  const char *colon = strrchr(boot, ':');
+  ASSERT(colon != NULL);
+  int port = atoi(colon + 1);
+  ASSERT(port > 0);
+  output_guard g = {.owner = "acme", .allow_local = 0};
+  fake_env fe;
+  fake_env_init(&fe);
+  fe.env.guard = &g;
+  dest_msgs m;
+  dest_msgs_init(&m, 1, "t");
+  arena a;
+  arena_init(&a, 0);
+  char spec[512];
+  /* a name: not refused at open, refused at connect */
+  snprintf(spec, sizeof spec, "{\"type\":\"kafka\",\"brokers\":\"localhost:%d\",\"topic\":"
+           "\"guarded\",\"timeout_ms\":20000}", port);
+  void *st = open_dest(&a, spec, &fe);
+  output_result res;
+  time_t t0 = time(NULL);
+  output_dest_kafka.deliver(st, m.msgs, 1, &res);
+  ASSERT_EQ_INT(res.status, OUTPUT_RETRY);
+  ASSERT_EQ_INT(res.confirmed, 0);
+  if (strstr(res.error, "is a loopback address; outputs of tenant acme") == NULL)
+    TEST_FAIL_("error: %s", res.error);
+  ASSERT(time(NULL) - t0 < 10); /* failed at once, not at the 20 s timeout */
+  output_dest_kafka.close(st);
+  /* allow_local: the same output delivers (the broker's metadata address is checked too) */
+  g.allow_local = 1;
+  st = open_dest(&a, spec, &fe);
+  output_dest_kafka.deliver(st, m.msgs, 1, &res);
+  if (res.status != OUTPUT_OK) TEST_FAIL_("allow_local: %s", res.error);
+  ASSERT_EQ_INT(res.confirmed, 1);
+  output_dest_kafka.close(st);
+  char *keys[2] = {0}, *values[2] = {0};
+  int n = consume_all(boot, "guarded", 1, keys, values);
+  ASSERT_EQ_INT(n, 1);
+  ASSERT_EQ_STR(values[0], m.jsons[0]);
+  free(keys[0]), free(values[0]);
+  /* a literal local broker address is refused at open for a tenant */
+  g.allow_local = 0;
+  snprintf(spec, sizeof spec, "{\"type\":\"kafka\",\"brokers\":\"127.0.0.1:%d\"}", port);
+  json_error je;
+  json_value *sv = json_parse(&a, spec, strlen(spec), 0, &je);
+  ASSERT(sv != NULL);
+  char err[256] = "";
+  void *st2 = NULL;
+  ASSERT(output_dest_kafka.open(sv, &fe.env, &st2, err, sizeof err) == -1);
+  ASSERT(strstr(err, "brokers: 127.0.0.1 is a loopback address") != NULL);
+  kill(pid, SIGKILL);
+  int wst;
+  ASSERT(waitpid(pid, &wst, 0) == pid);
   dest_msgs_free(&m);
   arena_free(&a);
   return 0;

@@ -16,3 +16,4 @@
 #include "test-list-auth.h"
 #include "test-list-lifecycle.h"
 #include "test-list-tls.h"
+#include "test-list-sockets.h"

@@ -259,7 +259,7 @@ static void sc_deliver(void *state, const output_msg *msgs, size_t n, output_res
   if (metadb_open(s->dbpath, &db, err, sizeof err) == 0) {
     uint64_t c = 0;
     int p;
-    if (metadb_cursor_get(db, "sc", &c, &p) == 0 && c > s->confirmed) s->ahead++;
+    if (metadb_cursor_get(db, ":sc" /* meta.db keys: OWNER:NAME */, &c, &p) == 0 && c > s->confirmed) s->ahead++;
     metadb_close(db);
   }
   size_t ok = s->calls % 2 ? (n < 3 ? n : 3) : n;
@@ -328,7 +328,7 @@ TEST_IMPL(outputs_cursor_advances_only_over_confirmed_messages) {
   ASSERT_EQ_INT(metadb_open(g_script.dbpath, &db, err, sizeof err), 0);
   uint64_t c = 0;
   int paused;
-  ASSERT_EQ_INT(metadb_cursor_get(db, "sc", &c, &paused), 0);
+  ASSERT_EQ_INT(metadb_cursor_get(db, ":sc", &c, &paused), 0);
   ASSERT_EQ_U64(c, 50);
   metadb_close(db);
   store_close(st);
@@ -485,7 +485,7 @@ TEST_IMPL(outputs_config_yaml_list_becomes_checked_json) {
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
-  config_print(&c, f);
+  config_print(&c, f, 1);
   fclose(f);
   evd_config c2;
   config_init(&c2);

@@ -16,7 +16,13 @@
  *
  * Lifetime: a connection is reference counted (the open socket holds one reference, each
  * batch in flight one), so a completion that arrives after the peer went away finds valid
- * memory and only skips the ack. */
+ * memory and only skips the ack.
+ *
+ * Access and limits (sock_guard.h; issue 7): forward.allow at accept; with auth on every
+ * batch is sent as the connection's principal (the listener's forward.tenant, a forward
+ * user's tenant, or the token named by the client certificate's CN); a message is paid for
+ * from limits.socket_rate_per_peer before it is stored (MSG_RATE: reading pauses until the
+ * budget allows); a sweep timer closes connections idle or stuck inside a message. */
 #include "inputs/forward/forward.h"
 
 #include <errno.h>
@@ -33,9 +39,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/timeutil.h"
 #include "inputs/forward/forward_auth.h"
 #include "inputs/forward/forward_decode.h"
 #include "inputs/lines/sock_listen.h"
+#include "inputs/sock_guard.h"
 #include "server/ingest.h"
 #include "server/server.h"
 #include "server/tls.h"
@@ -43,6 +51,7 @@
 #define FWD_MAX_PENDING 8 /* batches per connection waiting for the store */
 #define FWD_RETRY_MS 20   /* retry of a message the store could not take yet */
 #define FWD_READ_CHUNK (256 * 1024) /* bytes read per callback; first parse window */
+#define FWD_CLOSE_GRACE_NS (10 * 1000000000LL) /* closing: acks not taken by then are dropped */
 
 typedef struct fwd_conn fwd_conn;
 
@@ -62,6 +71,7 @@ typedef struct fwd_server {
   arena scratch;         /* one record at a time */
   buf dbuf;              /* decompressed entries of the current message */
   int stopping;
+  sock_guard *guard;     /* tenant, allow list, identity, rate limit, deadlines */
 } fwd_server;
 
 struct fwd_conn {
@@ -79,6 +89,16 @@ struct fwd_conn {
   size_t pending;        /* batches waiting for the store */
   size_t need;           /* bytes needed before the next parse attempt (0: any) */
   fwd_handshake hs;      /* nonce and auth salt sent in HELO */
+  int64_t closing_since; /* when closing was set (a peer that reads nothing is cut later) */
+  char addr[SOCK_ADDR_MAX]; /* client address without port (rate limit key) */
+  sock_clock clk;        /* idle and frame deadlines */
+  size_t frames;         /* objects consumed (frame clock progress) */
+  int tls_done;          /* TLS: handshake finished (and identity checked) */
+  int rate_waiting;      /* paused by limits.socket_rate_per_peer: the retry timer resumes */
+  size_t rate_paid;      /* events of the head message already taken from the budget */
+  int64_t rate_wait;     /* set by handle_message with MSG_RATE */
+  const auth_principal *principal; /* the events' identity (NULL: auth off) */
+  auth_principal own;    /* the certificate's token, or the forward user's tenant */
 };
 
 typedef struct fwd_pending {
@@ -118,6 +138,7 @@ static void conn_close(fwd_conn *c) {
 /* Close once what is queued for the peer has been written. */
 static void conn_close_after_flush(fwd_conn *c) {
   if (c->closed) return;
+  if (!c->closing) c->closing_since = time_mono_ns();
   c->closing = 1;
   bufferevent_disable(c->bev, EV_READ);
   if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_close(c);
@@ -181,10 +202,28 @@ static void log_refused(fwd_conn *c, ingest_batch *b, const fwd_message *m, size
            e ? e->index : 0, e && e->field[0] ? "." : "", e ? e->field : "", e ? e->reason : "?");
 }
 
-enum { MSG_DONE = 0, MSG_RETRY = 1, MSG_CLOSE = -1 };
+enum { MSG_DONE = 0, MSG_RETRY = 1, MSG_CLOSE = -1, MSG_RATE = 2 };
+
+/* Events in message m (entries bytes[0..len)): counted without decoding the records; a
+ * malformed entry ends the count (the real pass reports it). */
+static size_t count_entries(const fwd_message *m, const uint8_t *bytes, size_t len) {
+  if (m->mode == FWD_MESSAGE) return 1;
+  if (m->mode == FWD_FORWARD) return m->n_entries;
+  fwd_entries it;
+  fwd_entries_init(&it, m, bytes, len);
+  size_t n = 0;
+  int64_t t;
+  const uint8_t *rec;
+  size_t rl;
+  char err[8];
+  while (fwd_entries_next(&it, &t, &rec, &rl, err, sizeof err) == 1) n++;
+  return n;
+}
 
 /* Ingest one message. Returns MSG_DONE (handed to the store, or refused for good: drop its
- * bytes), MSG_RETRY (the store cannot take it now: keep it and retry) or MSG_CLOSE. */
+ * bytes), MSG_RETRY (the store cannot take it now: keep it and retry), MSG_RATE (the peer's
+ * limits.socket_rate_per_peer budget does not cover it yet: keep it, retry after
+ * c->rate_wait ns) or MSG_CLOSE. */
 static int handle_message(fwd_conn *c, const fwd_message *m) {
   fwd_server *g = c->g;
   server *s = g->s;
@@ -202,9 +241,21 @@ static int handle_message(fwd_conn *c, const fwd_message *m) {
     bytes = (const uint8_t *)g->dbuf.data;
     blen = g->dbuf.len;
   }
+  if (sock_guard_rate_on(g->guard)) { /* pay for every event before the batch (the ack follows) */
+    size_t want = count_entries(m, bytes, blen);
+    while (c->rate_paid < want) {
+      int64_t w = sock_guard_take(g->guard, c->addr, time_mono_ns());
+      if (w > 0) {
+        c->rate_wait = w;
+        return MSG_RATE;
+      }
+      c->rate_paid++;
+    }
+  }
   ingest_batch *b = ingest_begin(s);
   if (!b) return MSG_RETRY;
   ingest_set_input(b, INGEST_INPUT_FORWARD);
+  ingest_set_principal(b, c->principal);
   if (!g->refuse_invalid) ingest_set_partial(b);
   /* Idempotent retries: with forward.chunk_ids, the events of a message with a chunk id get
    * ids "CHUNK:INDEX" (unless the record gives one), so a chunk resent after a lost ack is
@@ -292,16 +343,19 @@ static int handle_message(fwd_conn *c, const fwd_message *m) {
 static void on_retry(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
-  conn_process(arg);
+  fwd_conn *c = arg;
+  c->rate_waiting = 0; /* a rate wait is over (or a store retry: it was 0) */
+  conn_process(c);
 }
 
 /* Parse and handle every complete object in the input buffer, within the limits. */
 static void conn_process(fwd_conn *c) {
   fwd_server *g = c->g;
   server *s = g->s;
-  if (c->closed || c->closing) return;
+  if (c->closed || c->closing || c->rate_waiting) return;
   struct evbuffer *in = bufferevent_get_input(c->bev);
   c->refs++; /* handle_message may close the connection */
+  size_t frames_at_start = c->frames;
   for (;;) {
     if (c->pending >= FWD_MAX_PENDING) {
       conn_pause(c);
@@ -348,8 +402,10 @@ static void conn_process(fwd_conn *c) {
         goto out;
       }
       buf pong = BUF_INIT;
-      int ok = fwd_auth_check_ping(&g->auth, &c->hs, p, used, &pong, err, sizeof err);
+      long user = -1;
+      int ok = fwd_auth_check_ping_user(&g->auth, &c->hs, p, used, &pong, &user, err, sizeof err);
       evbuffer_drain(in, used);
+      c->frames++;
       if (pong.len) bufferevent_write(c->bev, pong.data, pong.len);
       buf_free(&pong);
       if (!ok) {
@@ -358,6 +414,16 @@ static void conn_process(fwd_conn *c) {
         goto out;
       }
       c->awaiting_ping = 0;
+      /* A forward user with a tenant sends into it (unless a client certificate already
+       * named a token: that identity stays). */
+      if (user >= 0 && g->guard && sock_guard_principal(g->guard) && c->principal != &c->own &&
+          g->auth.user_list[user].tenant) {
+        memset(&c->own, 0, sizeof c->own);
+        c->own.role = AUTH_ROLE_INGEST;
+        snprintf(c->own.name, sizeof c->own.name, "forward user %s", g->auth.user_list[user].name);
+        snprintf(c->own.tenant, sizeof c->own.tenant, "%s", g->auth.user_list[user].tenant);
+        c->principal = &c->own;
+      }
       continue;
     }
     if (c->awaiting_ping) {
@@ -375,11 +441,22 @@ static void conn_process(fwd_conn *c) {
         evtimer_add(c->retry, &tv);
         goto out;
       }
+      if (r == MSG_RATE) { /* backpressure: the message stays unread (and unacknowledged) */
+        sock_guard_count_delayed(g->guard, c->addr);
+        conn_pause(c);
+        c->rate_waiting = 1;
+        struct timeval tv = {(time_t)(c->rate_wait / 1000000000),
+                             (suseconds_t)(c->rate_wait % 1000000000 / 1000 + 1)};
+        evtimer_add(c->retry, &tv);
+        goto out;
+      }
+      c->rate_paid = 0;
       if (r == MSG_CLOSE) {
         conn_fail(c);
         goto out;
       }
     }
+    c->frames++;
     METRIC_ADD(s->m.input_bytes[INGEST_INPUT_FORWARD], used);
     evbuffer_drain(in, used);
   }
@@ -392,12 +469,34 @@ static void conn_process(fwd_conn *c) {
     conn_resume(c);
   }
 out:
+  if (!c->closed && c->bev) /* frame deadline: an incomplete message buffered keeps its clock */
+    sock_clock_frame(&c->clk, time_mono_ns(), evbuffer_get_length(in), c->frames != frames_at_start);
   conn_unref(c);
+}
+
+/* The TLS handshake is done: the frame clock stops, and with auth on and mTLS the client
+ * certificate's CN must name an ingest token (the connection then sends as it). Returns 0,
+ * or -1 when the connection was closed. */
+static int conn_handshake_done(fwd_conn *c) {
+  if (c->tls_done) return 0;
+  c->tls_done = 1;
+  c->clk.frame_start_ns = 0;
+  fwd_server *g = c->g;
+  if (!sock_guard_needs_identity(g->guard)) return 0;
+  if (!sock_guard_identity(g->guard, bufferevent_openssl_get_ssl(c->bev), c->peer, &c->own)) {
+    conn_close(c);
+    return -1;
+  }
+  c->principal = &c->own;
+  return 0;
 }
 
 static void on_read(struct bufferevent *bev, void *arg) {
   (void)bev;
-  conn_process(arg);
+  fwd_conn *c = arg;
+  sock_clock_bytes(&c->clk, time_mono_ns());
+  if (c->g->tls && conn_handshake_done(c) != 0) return;
+  conn_process(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg) {
@@ -408,6 +507,10 @@ static void on_write(struct bufferevent *bev, void *arg) {
 static void on_event(struct bufferevent *bev, short what, void *arg) {
   (void)bev;
   fwd_conn *c = arg;
+  if ((what & BEV_EVENT_CONNECTED) && c->g->tls) {
+    conn_handshake_done(c);
+    return;
+  }
   if (what & BEV_EVENT_ERROR) { /* a reset, a TLS failure: what was received is still read */
     unsigned long e = bufferevent_get_openssl_error(c->bev);
     log_debug(&c->g->s->log, "forward: %s: connection error (%s%lu)", c->peer,
@@ -431,6 +534,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   server *s = g->s;
   char peer[64];
   sock_name(sa, peer, sizeof peer);
+  if (!sock_guard_allowed(g->guard, sa, peer, 0)) { /* forward.allow */
+    evutil_closesocket(fd);
+    return;
+  }
   if (g->stopping || g->nconns >= g->max_conns) {
     METRIC_ADD(s->m.input_connections_refused[INGEST_INPUT_FORWARD], 1);
     log_warn(&s->log, "forward: %s: refused, %zu connections open (forward.max_connections)", peer,
@@ -446,6 +553,9 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   c->g = g;
   c->refs = 1;
   snprintf(c->peer, sizeof c->peer, "%s", peer);
+  sock_guard_addr(sa, c->addr);
+  sock_clock_start(&c->clk, time_mono_ns(), g->tls != NULL);
+  c->principal = sock_guard_principal(g->guard);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (g->tls) {
@@ -490,6 +600,30 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   log_debug(&s->log, "forward: connection from %s", peer);
 }
 
+/* ---- deadlines ---------------------------------------------------------------------------- */
+
+/* The sweep timer (sock_guard.h): close connections idle or stuck inside a message. Only
+ * those waiting on the peer: none with batches pending with the store (their acks are
+ * written first), paused (backpressure, rate limit), closing or at EOF. */
+static void on_sweep(void *arg, int64_t now_ns) {
+  fwd_server *g = arg;
+  for (fwd_conn *c = g->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->closing && !c->pending && now_ns - c->closing_since >= FWD_CLOSE_GRACE_NS) {
+      /* its last acks were not read within the grace period: the peer is gone or stuck */
+      log_info(&g->s->log, "forward: %s: closing: %zu bytes of acks not taken by the peer",
+               c->peer, evbuffer_get_length(bufferevent_get_output(c->bev)));
+      conn_close(c);
+      continue;
+    }
+    if (c->pending || c->paused || c->rate_waiting || c->eof || c->closing) continue;
+    int why = sock_guard_deadline(g->guard, &c->clk, now_ns);
+    if (why < 0) continue;
+    sock_guard_closed(g->guard, c->peer, why);
+    conn_close_after_flush(c); /* acks already written by the completions go out first */
+  }
+}
+
 /* ---- the plugin -------------------------------------------------------------------------- */
 
 static void fwd_free(void *state);
@@ -523,6 +657,19 @@ static int fwd_start(server *s, void **state, char *err, size_t errlen) {
   if (fwd_auth_init(&g->auth, cfg->forward_shared_key, cfg->forward_users,
                     cfg->forward_self_hostname, err, errlen) != 0)
     goto fail;
+  if (!(g->guard = sock_guard_new(s, INGEST_INPUT_FORWARD, "forward", err, errlen))) goto fail;
+  for (size_t i = 0; i < g->auth.nusers; i++) { /* users' tenants inside forward.tenant's */
+    const char *t = g->auth.user_list[i].tenant;
+    if (t && !auth_tenant_in_subtree(t, strlen(t), sock_guard_tenant(g->guard))) {
+      snprintf(err, errlen, "forward.users: user '%s': tenant '%s' is outside forward.tenant '%s'",
+               g->auth.user_list[i].name, t, sock_guard_tenant(g->guard));
+      goto fail;
+    }
+  }
+  if (sock_guard_sweep_start(g->guard, on_sweep, g) != 0) {
+    snprintf(err, errlen, "forward: out of memory");
+    goto fail;
+  }
   const char *cert = cfg->forward_tls_cert, *key = cfg->forward_tls_key;
   if ((cert && *cert) != (key && *key)) {
     snprintf(err, errlen, "forward.tls.cert and forward.tls.key go together");
@@ -571,6 +718,7 @@ static void fwd_free(void *state) {
   while (g->conns) conn_close(g->conns);
   if (g->lis) evconnlistener_free(g->lis);
   if (g->tls) sock_tls_ctx_free(g->s, g->tls);
+  sock_guard_free(g->guard);
   fwd_auth_free(&g->auth);
   arena_free(&g->scratch);
   buf_free(&g->dbuf);

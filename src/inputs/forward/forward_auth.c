@@ -10,6 +10,54 @@
 #include <unistd.h>
 
 #include "inputs/forward/msgpack.h"
+#include "server/auth.h"
+
+/* Parse forward.users into a->user_list. Returns 0 or -1 with err. */
+static int parse_users(fwd_auth *a, const char *users, char *err, size_t errlen) {
+  size_t cap = 1;
+  for (const char *p = users; *p; p++) cap += *p == ',';
+  a->user_list = calloc(cap, sizeof *a->user_list);
+  if (!a->user_list) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (const char *p = users; *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    const char *colon = memchr(p, ':', n);
+    if (!colon || colon == p) {
+      snprintf(err, errlen, "forward.users: '%.*s' is not user:password[:tenant]",
+               (int)(n > 64 ? 64 : (int)(colon ? colon - p : (long)n)), p);
+      return -1;
+    }
+    const char *rest = colon + 1, *stop = p + n, *last = NULL;
+    for (const char *q = rest; q < stop; q++)
+      if (*q == ':') last = q;
+    fwd_user *u = &a->user_list[a->nusers++];
+    u->name = strndup(p, (size_t)(colon - p));
+    u->password = strndup(rest, (size_t)((last ? last : stop) - rest));
+    if (!u->name || !u->password) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+    if (last && last + 1 < stop) {
+      size_t tl = (size_t)(stop - last - 1);
+      if (!auth_tenant_valid(last + 1, tl) || tl > AUTH_TENANT_MAX) {
+        snprintf(err, errlen, "forward.users: user '%s': '%.*s' is not a tenant path (segments of "
+                              "A-Z a-z 0-9 . _ - separated by '/'; a password containing ':' "
+                              "needs the tenant field: user:password:tenant)",
+                 u->name, (int)(tl > 64 ? 64 : tl), last + 1);
+        return -1;
+      }
+      if (!(u->tenant = strndup(last + 1, tl))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
+    }
+    p += n + (end ? 1 : 0);
+  }
+  return 0;
+}
 
 int fwd_auth_init(fwd_auth *a, const char *shared_key, const char *users, const char *hostname,
                   char *err, size_t errlen) {
@@ -22,17 +70,9 @@ int fwd_auth_init(fwd_auth *a, const char *shared_key, const char *users, const 
     }
     return 0;
   }
-  if (has_users) {
-    for (const char *p = users; *p;) { /* every entry is user:password */
-      const char *end = strchr(p, ',');
-      size_t n = end ? (size_t)(end - p) : strlen(p);
-      const char *colon = memchr(p, ':', n);
-      if (!colon || colon == p) {
-        snprintf(err, errlen, "forward.users: '%.*s' is not user:password", (int)(n > 64 ? 64 : n), p);
-        return -1;
-      }
-      p += n + (end ? 1 : 0);
-    }
+  if (has_users && parse_users(a, users, err, errlen) != 0) {
+    fwd_auth_free(a);
+    return -1;
   }
   a->shared_key = strdup(shared_key);
   a->users = has_users ? strdup(users) : NULL;
@@ -48,6 +88,14 @@ int fwd_auth_init(fwd_auth *a, const char *shared_key, const char *users, const 
 }
 
 void fwd_auth_free(fwd_auth *a) {
+  for (size_t i = 0; i < a->nusers; i++) {
+    free(a->user_list[i].name);
+    free(a->user_list[i].password);
+    free(a->user_list[i].tenant);
+  }
+  free(a->user_list);
+  a->user_list = NULL;
+  a->nusers = 0;
   free(a->shared_key);
   free(a->users);
   a->shared_key = a->users = NULL;
@@ -108,20 +156,12 @@ static int pong(const fwd_auth *a, buf *out, int ok, const char *reason, const c
   return rc;
 }
 
-/* 1 if user:password is configured for the name, with its password's bytes. */
-static int find_user(const char *users, const uint8_t *name, size_t nlen, const char **pw, size_t *pwlen) {
-  for (const char *p = users; p && *p;) {
-    const char *end = strchr(p, ',');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    const char *colon = memchr(p, ':', n);
-    if (colon && (size_t)(colon - p) == nlen && memcmp(p, name, nlen) == 0) {
-      *pw = colon + 1;
-      *pwlen = n - nlen - 1;
-      return 1;
-    }
-    p += n + (end ? 1 : 0);
-  }
-  return 0;
+/* The index of the user with that name, or -1. */
+static long find_user(const fwd_auth *a, const uint8_t *name, size_t nlen) {
+  for (size_t i = 0; i < a->nusers; i++)
+    if (strlen(a->user_list[i].name) == nlen && memcmp(a->user_list[i].name, name, nlen) == 0)
+      return (long)i;
+  return -1;
 }
 
 static int fail(const fwd_auth *a, buf *out, char *err, size_t errlen, const char *why) {
@@ -132,6 +172,13 @@ static int fail(const fwd_auth *a, buf *out, char *err, size_t errlen, const cha
 
 int fwd_auth_check_ping(const fwd_auth *a, const fwd_handshake *hs, const uint8_t *p, size_t len,
                         buf *out, char *err, size_t errlen) {
+  long user;
+  return fwd_auth_check_ping_user(a, hs, p, len, out, &user, err, errlen);
+}
+
+int fwd_auth_check_ping_user(const fwd_auth *a, const fwd_handshake *hs, const uint8_t *p,
+                             size_t len, buf *out, long *user_out, char *err, size_t errlen) {
+  *user_out = -1;
   mp_reader r;
   mp_reader_init(&r, p, len);
   mp_obj top, el[6];
@@ -148,11 +195,12 @@ int fwd_auth_check_ping(const fwd_auth *a, const fwd_handshake *hs, const uint8_
   fwd_sha512_hex(parts, lens, 4, want);
   if (digest->n != 128 || CRYPTO_memcmp(digest->p, want, 128) != 0)
     return fail(a, out, err, errlen, "shared_key mismatch");
+  long ui = -1;
   if (a->users) {
-    const char *pw;
-    size_t pwlen;
-    if (!find_user(a->users, user->p, user->n, &pw, &pwlen))
-      return fail(a, out, err, errlen, "username/password mismatch");
+    ui = find_user(a, user->p, user->n);
+    if (ui < 0) return fail(a, out, err, errlen, "username/password mismatch");
+    const char *pw = a->user_list[ui].password;
+    size_t pwlen = strlen(pw);
     const void *up[3] = {hs->salt, user->p, pw};
     size_t ul[3] = {sizeof hs->salt, user->n, pwlen};
     fwd_sha512_hex(up, ul, 3, want);
@@ -166,5 +214,6 @@ int fwd_auth_check_ping(const fwd_auth *a, const fwd_handshake *hs, const uint8_
     snprintf(err, errlen, "out of memory");
     return 0;
   }
+  *user_out = ui;
   return 1;
 }

@@ -16,7 +16,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/timeutil.h"
 #include "inputs/lines/sock_listen.h"
+#include "inputs/sock_guard.h"
 #include "server/server.h"
 #include "server/tls.h"
 
@@ -42,6 +44,7 @@ struct line_server {
   ls_conn *conns;
   size_t nconns;
   int stopping;
+  sock_guard *guard;   /* tenant, allow list, identity, rate limit, deadlines */
 };
 
 struct ls_conn {
@@ -55,6 +58,13 @@ struct ls_conn {
   size_t pending;
   size_t lines;      /* frames seen (for error messages) */
   size_t need_len;   /* don't parse again before the buffer holds more than this */
+  char addr[SOCK_ADDR_MAX];  /* client address without port (rate limit key) */
+  sock_clock clk;            /* idle and frame deadlines */
+  int tls_done;              /* TLS: handshake finished (and identity checked) */
+  int rate_waiting;          /* paused by limits.socket_rate_per_peer: the retry timer resumes */
+  int rate_credit;           /* an event already taken from the rate budget */
+  const auth_principal *principal; /* the events' identity (NULL: auth off) */
+  auth_principal own;        /* the client certificate's token (mTLS with auth on) */
 };
 
 static void conn_process(ls_conn *c);
@@ -161,6 +171,7 @@ static int conn_tail(ls_conn *c, const uint8_t *p, size_t len) {
     return 1;
   }
   ingest_set_input(b, ls->ops->input);
+  ingest_set_principal(b, c->principal);
   ingest_set_partial(b);
   ls->ops->add(ls->ctx, b, (const char *)t + st, fl, c->lines + 1, c->peer);
   free(t);
@@ -188,9 +199,12 @@ static int conn_tail(ls_conn *c, const uint8_t *p, size_t len) {
 static void conn_process(ls_conn *c) {
   line_server *ls = c->ls;
   server *s = ls->s;
-  if (c->closed) return;
+  if (c->closed || c->rate_waiting) return; /* rate wait: the retry timer calls again */
   struct evbuffer *in = bufferevent_get_input(c->bev);
   c->refs++;
+  size_t lines_at_start = c->lines;
+  int64_t rate_wait = 0;
+  int rate_on = sock_guard_rate_on(ls->guard);
   for (;;) {
     size_t len = evbuffer_get_length(in);
     if (len == 0) break;
@@ -244,11 +258,20 @@ static void conn_process(ls_conn *c) {
         break;
       }
     }
+    /* limits.socket_rate_per_peer: one event of budget before a batch is started (an empty
+     * batch would count as a rejected event); later frames take theirs as they come. */
+    if (rate_on && !c->rate_credit) {
+      rate_wait = sock_guard_take(ls->guard, c->addr, time_mono_ns());
+      if (rate_wait > 0) goto rate_limited;
+      c->rate_credit = 1;
+    }
     ingest_batch *b = ingest_begin(s);
     if (!b) goto retry;
     ingest_set_input(b, ls->ops->input);
+    ingest_set_principal(b, c->principal);
     ingest_set_partial(b);
     size_t off = 0, frames = 0, lines_before = c->lines;
+    int credit_before = c->rate_credit;
     int close_after = 0;
     char err[256];
     while (frames < LS_BATCH_MAX && off < len) {
@@ -271,6 +294,10 @@ static void conn_process(ls_conn *c) {
         }
         break;
       }
+      if (flen && rate_on) { /* this frame's event from the peer's budget */
+        if (c->rate_credit) c->rate_credit = 0;
+        else if ((rate_wait = sock_guard_take(ls->guard, c->addr, time_mono_ns())) > 0) break;
+      }
       off += used;
       c->lines++;
       if (flen == 0) continue; /* empty line */
@@ -288,6 +315,7 @@ static void conn_process(ls_conn *c) {
       ingest_abort(b);
       c->lines = lines_before;
       c->skipping = 0;
+      c->rate_credit = credit_before;
       goto retry;
     }
     log_batch_errors(ls, c->peer, b);
@@ -302,6 +330,7 @@ static void conn_process(ls_conn *c) {
       c->refs--;
       c->lines = lines_before;
       c->skipping = 0;
+      c->rate_credit = credit_before;
       if (rc == -EAGAIN || rc == -ENOMEM) goto retry;
       log_warn(&s->log, "%s: %s: the store refused the events (%s); closing", ls->ops->name,
                c->peer, strerror(-rc));
@@ -314,6 +343,7 @@ static void conn_process(ls_conn *c) {
       conn_close(c);
       goto out;
     }
+    if (rate_wait > 0) goto rate_limited;
     if (off == 0) break;
   }
   if (c->eof && c->pending == 0) {
@@ -325,6 +355,15 @@ static void conn_process(ls_conn *c) {
     bufferevent_enable(c->bev, EV_READ);
   }
   goto out;
+rate_limited: /* backpressure, never loss: the frames stay buffered until the budget allows */
+  sock_guard_count_delayed(ls->guard, c->addr);
+  conn_pause(c);
+  c->rate_waiting = 1;
+  {
+    struct timeval tv = {(time_t)(rate_wait / 1000000000), (suseconds_t)(rate_wait % 1000000000 / 1000 + 1)};
+    evtimer_add(c->retry, &tv);
+  }
+  goto out;
 retry:
   conn_pause(c);
   {
@@ -332,23 +371,52 @@ retry:
     evtimer_add(c->retry, &tv);
   }
 out:
+  if (!c->closed) /* frame deadline: an incomplete frame buffered starts (or keeps) its clock */
+    sock_clock_frame(&c->clk, time_mono_ns(), evbuffer_get_length(in) + (size_t)c->skipping,
+                     c->lines != lines_at_start);
   conn_unref(c);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
-  conn_process(arg);
+  ls_conn *c = arg;
+  c->rate_waiting = 0;
+  conn_process(c);
+}
+
+/* The TLS handshake is done: the frame clock stops, and with auth on and mTLS the client
+ * certificate's CN must name an ingest token (the connection then sends as it). Returns 0,
+ * or -1 when the connection was closed. */
+static int conn_handshake_done(ls_conn *c) {
+  if (c->tls_done) return 0;
+  c->tls_done = 1;
+  c->clk.frame_start_ns = 0;
+  line_server *ls = c->ls;
+  if (!sock_guard_needs_identity(ls->guard)) return 0;
+  if (!sock_guard_identity(ls->guard, bufferevent_openssl_get_ssl(c->bev), c->peer, &c->own)) {
+    conn_close(c);
+    return -1;
+  }
+  c->principal = &c->own;
+  return 0;
 }
 
 static void on_read(struct bufferevent *bev, void *arg) {
   (void)bev;
-  conn_process(arg);
+  ls_conn *c = arg;
+  sock_clock_bytes(&c->clk, time_mono_ns());
+  if (c->ls->tls && conn_handshake_done(c) != 0) return;
+  conn_process(c);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg) {
   (void)bev;
   ls_conn *c = arg;
+  if ((what & BEV_EVENT_CONNECTED) && c->ls->tls) {
+    conn_handshake_done(c);
+    return;
+  }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     /* The peer is gone (a reset or a TLS close without close_notify is an error): what it
      * sent before is still read. A last frame without LF is still a frame (conn_tail). */
@@ -370,6 +438,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   server *s = ls->s;
   char peer[64];
   sock_name(sa, peer, sizeof peer);
+  if (!sock_guard_allowed(ls->guard, sa, peer, 0)) { /* <input>.allow */
+    evutil_closesocket(fd);
+    return;
+  }
   if (ls->stopping || ls->nconns >= ls->max_conns) {
     METRIC_ADD(s->m.input_connections_refused[ls->ops->input], 1);
     log_warn(&s->log, "%s: %s: refused, %zu connections open (%s max_connections)", ls->ops->name,
@@ -402,6 +474,9 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
   c->retry = retry;
   c->refs = 1;
   snprintf(c->peer, sizeof c->peer, "%s", peer);
+  sock_guard_addr(sa, c->addr);
+  sock_clock_start(&c->clk, time_mono_ns(), ls->tls != NULL);
+  c->principal = sock_guard_principal(ls->guard);
   c->next = ls->conns;
   if (ls->conns) ls->conns->prev = c;
   ls->conns = c;
@@ -435,6 +510,10 @@ static void on_udp(evutil_socket_t fd, short what, void *arg) {
     ssize_t n = recvfrom(fd, ls->udp_buf, ls->udp_buf_len, MSG_TRUNC, (struct sockaddr *)&from, &fl);
     if (n < 0) break; /* EAGAIN: all read */
     METRIC_ADD(s->m.input_bytes[ls->ops->input], (size_t)n);
+    sock_name((struct sockaddr *)&from, peer, sizeof peer);
+    if (!sock_guard_allowed(ls->guard, (struct sockaddr *)&from, peer, 1)) continue;
+    char addr[SOCK_ADDR_MAX];
+    sock_guard_addr((struct sockaddr *)&from, addr);
     if (!b) {
       b = ingest_begin(s);
       if (!b) {
@@ -442,9 +521,9 @@ static void on_udp(evutil_socket_t fd, short what, void *arg) {
         continue;
       }
       ingest_set_input(b, ls->ops->input);
+      ingest_set_principal(b, sock_guard_principal(ls->guard));
       ingest_set_partial(b);
     }
-    sock_name((struct sockaddr *)&from, peer, sizeof peer);
     if ((size_t)n > ls->max_frame) {
       char reason[160];
       snprintf(reason, sizeof reason, "datagram of %zd bytes is longer than the limit of %zu", n,
@@ -456,7 +535,9 @@ static void on_udp(evutil_socket_t fd, short what, void *arg) {
     size_t len = (size_t)n;
     if (!ls->ops->udp_split_lines) {
       while (len && (p[len - 1] == '\n' || p[len - 1] == '\0')) len--;
-      if (len) ls->ops->add(ls->ctx, b, (const char *)p, len, 0, peer);
+      if (len && sock_guard_take(ls->guard, addr, time_mono_ns()) > 0) /* socket_rate_per_peer */
+        sock_guard_count_dropped(ls->guard, addr);
+      else if (len) ls->ops->add(ls->ctx, b, (const char *)p, len, 0, peer);
       continue;
     }
     while (len) {
@@ -464,7 +545,9 @@ static void on_udp(evutil_socket_t fd, short what, void *arg) {
       size_t fl2 = nl ? (size_t)(nl - p) : len;
       size_t adv = nl ? fl2 + 1 : len;
       if (fl2 && p[fl2 - 1] == '\r') fl2--;
-      if (fl2) ls->ops->add(ls->ctx, b, (const char *)p, fl2, 0, peer);
+      if (fl2 && sock_guard_take(ls->guard, addr, time_mono_ns()) > 0)
+        sock_guard_count_dropped(ls->guard, addr);
+      else if (fl2) ls->ops->add(ls->ctx, b, (const char *)p, fl2, 0, peer);
       p += adv;
       len -= adv;
     }
@@ -475,6 +558,23 @@ static void on_udp(evutil_socket_t fd, short what, void *arg) {
   if (rc != 0)
     log_warn(&s->log, "%s: UDP datagrams refused by the store (%s); counted as rejected",
              ls->ops->name, strerror(-rc));
+}
+
+/* ---- deadlines ---------------------------------------------------------------------------- */
+
+/* The sweep timer (sock_guard.h): close connections idle or stuck inside a frame. Only those
+ * waiting on the peer: none with batches pending with the store (their events are stored
+ * first), paused by backpressure or the rate limit, or already at EOF. */
+static void on_sweep(void *arg, int64_t now_ns) {
+  line_server *ls = arg;
+  for (ls_conn *c = ls->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->pending || c->paused || c->rate_waiting || c->eof) continue;
+    int why = sock_guard_deadline(ls->guard, &c->clk, now_ns);
+    if (why < 0) continue;
+    sock_guard_closed(ls->guard, c->peer, why);
+    conn_close(c);
+  }
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -499,6 +599,7 @@ line_server *line_server_start(server *s, const line_input_ops *ops, void *ctx, 
     snprintf(err, errlen, "%s.cert and %s.key go together", tls_prefix, tls_prefix);
     goto fail;
   }
+  if (!(ls->guard = sock_guard_new(s, ops->input, ops->name, err, errlen))) goto fail;
   /* <prefix>.client_ca (mTLS): read from the configuration by the input's prefix. */
   const char *client_ca = strcmp(tls_prefix, "syslog.tls") == 0  ? s->cfg.syslog_tls_client_ca
                           : strcmp(tls_prefix, "lines.tls") == 0 ? s->cfg.lines_tls_client_ca
@@ -515,6 +616,10 @@ line_server *line_server_start(server *s, const line_input_ops *ops, void *ctx, 
   if (sock_tcp_listen(s, ops->setting, listen, on_accept, ls, &ls->lis, ls->addr, sizeof ls->addr,
                       &port, err, errlen) != 0)
     goto fail;
+  if (sock_guard_sweep_start(ls->guard, on_sweep, ls) != 0) {
+    snprintf(err, errlen, "%s: out of memory", ops->setting);
+    goto fail;
+  }
   if (ls->tls) return ls; /* TLS: TCP only */
   ls->udp_fd = sock_udp_bind(ops->setting, listen, port, 4 * 1024 * 1024, err, errlen);
   if (ls->udp_fd < 0) goto fail;
@@ -557,6 +662,7 @@ void line_server_free(line_server *ls) {
   if (ls->udp_ev) event_free(ls->udp_ev);
   if (ls->udp_fd >= 0) close(ls->udp_fd);
   if (ls->tls) sock_tls_ctx_free(ls->s, ls->tls);
+  sock_guard_free(ls->guard);
   free(ls->udp_buf);
   free(ls);
 }

@@ -13,7 +13,14 @@
  *
  * UDP: the datagrams read in one wake-up (up to LS_BATCH_MAX) are one batch. UDP cannot be
  * slowed down or acknowledged: what the store refuses (queue full) is counted as rejected
- * (overloaded) and logged. */
+ * (overloaded) and logged.
+ *
+ * Access and limits (src/inputs/sock_guard.h; issue 7): <name>.allow at accept and per
+ * datagram; with auth on every batch is sent as the connection's principal (the
+ * listener's <name>.tenant, or the token named by the client certificate's CN);
+ * limits.socket_rate_per_peer takes one event per frame (TCP: a frame over the budget stays
+ * buffered and reading pauses until the budget allows; UDP: dropped and counted); a sweep
+ * timer closes connections idle or stuck inside a frame (or a TLS handshake). */
 #ifndef EVD_INPUTS_LINE_SERVER_H
 #define EVD_INPUTS_LINE_SERVER_H
 

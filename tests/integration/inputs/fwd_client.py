@@ -15,6 +15,11 @@ Options:
     --user USER:PASS     user auth in the PING
     --hostname NAME      client hostname in the PING (default test-client)
     --tls CAFILE         TLS (verify with CAFILE)
+    --cert PEM --key PEM client certificate (mTLS)
+    --tenant T           records carry "tenant": T
+    --bind ADDR          connect from this local address (e.g. 127.0.0.2)
+    --messages K         send K messages (each of --n events; with --chunk, ids CHUNK-k,
+                         each acknowledged before the next is sent)
     --timeout S          wait this long for an ack (default 10)
 Exit 0 on success, 3 when no ack arrived in time, 4 when the handshake failed (PONG printed).
 """
@@ -36,6 +41,11 @@ p.add_argument("--hostname", default="test-client")
 p.add_argument("--tls")
 p.add_argument("--timeout", type=float, default=10)
 p.add_argument("--prefix", default="ev")
+p.add_argument("--cert")
+p.add_argument("--key")
+p.add_argument("--tenant")
+p.add_argument("--bind")
+p.add_argument("--messages", type=int, default=1)
 a = p.parse_args()
 
 T0 = 1700000000  # 2023-11-14T22:13:20Z
@@ -58,6 +68,8 @@ def record(i):
          "hw_id": "hw-%d" % i}
     if i == a.bad:
         r["stream_name"] = "x" * 5000  # over limits.name_max
+    if a.tenant is not None:
+        r["tenant"] = a.tenant
     return r
 
 
@@ -82,10 +94,13 @@ def recv_obj(sock, timeout):
     return None
 
 
-sock = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
+sock = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout,
+                                source_address=(a.bind, 0) if a.bind else None)
 if a.tls:
     ctx = ssl.create_default_context(cafile=a.tls)
     ctx.check_hostname = False
+    if a.cert:
+        ctx.load_cert_chain(a.cert, a.key)
     sock = ctx.wrap_socket(sock)
 
 if a.shared_key:
@@ -112,36 +127,37 @@ if a.shared_key:
         print("PONG digest mismatch")
         sys.exit(4)
 
-opt = {}
-if a.chunk:
-    opt["chunk"] = a.chunk
-if a.size is not None:
-    opt["size"] = a.size
-entries = [[etime(i), record(i)] for i in range(a.n)]
-if a.mode == "message":
-    assert a.n == 1
-    msg = [a.tag, entries[0][0], entries[0][1]]
-elif a.mode == "forward":
-    msg = [a.tag, entries]
-elif a.mode in ("packed", "gzip", "zstd"):
-    raw = b"".join(pack(e) for e in entries)
-    if a.mode == "gzip":
-        half = len(raw) // 2  # two gzip members, as Fluentd may concatenate them
-        raw = gzip.compress(raw[:half]) + gzip.compress(raw[half:])
-        opt["compressed"] = "gzip"
-    elif a.mode == "zstd":
-        raw = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
-        opt["compressed"] = "zstd"
-    msg = [a.tag, raw]
-else:
-    sys.exit("unknown mode " + a.mode)
-if opt:
-    msg.append(opt)
-sock.sendall(pack(msg))
-if a.chunk:
-    ack = recv_obj(sock, a.timeout)
-    if not isinstance(ack, dict) or "ack" not in ack:
-        print("no ack")
-        sys.exit(3)
-    print(json.dumps(ack))
+for k in range(a.messages):
+  opt = {}
+  if a.chunk:
+    opt["chunk"] = a.chunk if a.messages == 1 else "%s-%d" % (a.chunk, k)
+  if a.size is not None:
+      opt["size"] = a.size
+  entries = [[etime(i), record(i)] for i in range(a.n)]
+  if a.mode == "message":
+      assert a.n == 1
+      msg = [a.tag, entries[0][0], entries[0][1]]
+  elif a.mode == "forward":
+      msg = [a.tag, entries]
+  elif a.mode in ("packed", "gzip", "zstd"):
+      raw = b"".join(pack(e) for e in entries)
+      if a.mode == "gzip":
+          half = len(raw) // 2  # two gzip members, as Fluentd may concatenate them
+          raw = gzip.compress(raw[:half]) + gzip.compress(raw[half:])
+          opt["compressed"] = "gzip"
+      elif a.mode == "zstd":
+          raw = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+          opt["compressed"] = "zstd"
+      msg = [a.tag, raw]
+  else:
+      sys.exit("unknown mode " + a.mode)
+  if opt:
+      msg.append(opt)
+  sock.sendall(pack(msg))
+  if a.chunk:
+      ack = recv_obj(sock, a.timeout)
+      if not isinstance(ack, dict) or "ack" not in ack:
+          print("no ack")
+          sys.exit(3)
+      print(json.dumps(ack))
 sock.close()
