@@ -431,6 +431,14 @@ int http_conn_on_request(server *s, struct evhttp_request *req, route r) {
   return 0;
 }
 
+int64_t server_rate_peer(server *s, const char *addr) {
+  struct http_conns *cs = s->conns;
+  if (!cs || !cs->rl_peer || !addr || !*addr) return 0;
+  int64_t wait = ratelimit_take(cs->rl_peer, addr, strlen(addr), time_mono_ns());
+  if (wait) cs->rate_limited_peer++;
+  return wait;
+}
+
 int64_t server_rate_token(server *s, const auth_principal *p) {
   struct http_conns *cs = s->conns;
   if (!cs || !cs->rl_token || !p) return 0;

@@ -225,6 +225,11 @@ int http_conn_rate_token(server *s, struct evhttp_request *req, route r,
 /* limits.rate_per_token for any input (gRPC calls too): take one request from p's bucket.
  * Returns 0 when it may go on, else the ns until it may retry (counted). Loop thread. */
 int64_t server_rate_token(server *s, const auth_principal *p);
+/* limits.rate_per_peer for any input with requests (gRPC calls too; the HTTP API checks it
+ * in http_conn_on_request): take one request from addr's bucket, shared with HTTP. Returns 0
+ * when it may go on (or the limit is off), else the ns until it may retry (counted). Loop
+ * thread. */
+int64_t server_rate_peer(server *s, const char *addr);
 /* Append the connection metrics (Prometheus text). Returns 0 or -1 (OOM). */
 int http_conn_render_metrics(const server *s, buf *out);
 /* After evhttp_free. */

@@ -244,4 +244,32 @@ evd_req GET /healthz
 assert_status 200 "healthz after the gRPC burst"
 evd_stop
 
+evd_step "limits.rate_per_peer on gRPC: calls past the rate get RESOURCE_EXHAUSTED naming the setting"
+EVD_DATA=$EVD_TMP/data-grpc-peer evd_start --set limits.rate_per_peer=2
+out=$(EVD_SOURCE_DIR=$EVD_SOURCE_DIR "$EVD_GRPC_PY" - "$EVD_GRPC_ADDR" <<'PY'
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["EVD_SOURCE_DIR"], "tests/integration/grpc"))
+import grpc
+import evd_grpc
+magma_pb2, magma_grpc, pb, pg, hpb, hg = evd_grpc.stubs()
+stub = magma_grpc.EventServiceStub(evd_grpc.channel(sys.argv[1]))
+codes, details = [], ""
+for i in range(12):
+    try:
+        stub.LogEvent(magma_pb2.Event(stream_name="s", event_type="g.peer", tag="t", value="{}"), timeout=10)
+        codes.append("OK")
+    except grpc.RpcError as e:
+        codes.append(e.code().name)
+        details = e.details()
+print(json.dumps({"codes": codes, "details": details}))
+PY
+) || evd_fail "the gRPC per-peer rate client failed: $out"
+assert_contains "$out" '"OK"' "calls within the burst: $out"
+assert_contains "$out" '"RESOURCE_EXHAUSTED"' "calls past the rate: $out"
+assert_contains "$out" 'limits.rate_per_peer' "the status names the setting: $out"
+ok=$(evd_json 'd["codes"].count("OK")' "$out")
+sleep 1.5 # the count below comes from the same address: let its bucket refill
+assert_eq "$(curl -sS "$EVD_URL/v1/events/count?type=g.peer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')" "$ok" "every call answered OK was stored, none of the refused ones"
+evd_stop
+
 evd_pass

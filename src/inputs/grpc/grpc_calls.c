@@ -121,6 +121,14 @@ void grpc_call_authorization(grpc_call *c, const uint8_t *value, size_t len) {
 static int call_may_ingest(grpc_call *c) {
   server *s = grpc_call_server(c);
   grpc_call_state *st = grpc_call_state_of(c);
+  /* limits.rate_per_peer: before authentication, as on HTTP (it slows token guessing too) */
+  int64_t pwait = server_rate_peer(s, grpc_call_peer_addr(c));
+  if (pwait) {
+    grpc_call_fail(c, GRPC_RESOURCE_EXHAUSTED,
+                   "too many requests (limits.rate_per_peer); retry in %lld ms",
+                   (long long)((pwait + 999999) / 1000000));
+    return 0;
+  }
   if (!s->auth) return 1;
   if (st->auth != 1) {
     grpc_call_fail(c, GRPC_UNAUTHENTICATED,

@@ -74,6 +74,7 @@ struct grpc_conn {
   int busy;           /* inside nghttp2: no send, no free */
   int dead;           /* protocol or I/O failure: free at the end of the entry point */
   char peer[64];
+  char peer_addr[INET6_ADDRSTRLEN]; /* the client's address without port (rate limits) */
   struct event *hello_timer; /* grpc.handshake_timeout: until the client's first SETTINGS */
 };
 
@@ -109,6 +110,7 @@ struct grpc_call {
 /* ---- calls ------------------------------------------------------------------------------ */
 
 server *grpc_call_server(grpc_call *c) { return c->g->s; }
+const char *grpc_call_peer_addr(grpc_call *c) { return c->conn->peer_addr; }
 grpc_server *grpc_call_grpc(grpc_call *c) { return c->g; }
 grpc_call_state *grpc_call_state_of(grpc_call *c) { return &c->st; }
 arena *grpc_call_arena(grpc_call *c) { return &c->g->scratch; }
@@ -594,6 +596,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     port = ntohs(a4->sin_port);
   }
   snprintf(conn->peer, sizeof conn->peer, "%s:%d", host, port);
+  snprintf(conn->peer_addr, sizeof conn->peer_addr, "%s", host);
   if (g->tls) {
     /* The bufferevent owns the SSL (freed with it, BEV_OPT_CLOSE_ON_FREE); the handshake
      * runs before any HTTP/2 bytes, which wait in the output buffer meanwhile. */

@@ -53,6 +53,8 @@ typedef struct grpc_call_state {
 /* ---- the transport's side, for the services ---- */
 
 struct server *grpc_call_server(grpc_call *c);
+/* The client's address without port ("127.0.0.1", "::1"), for per-peer limits. */
+const char *grpc_call_peer_addr(grpc_call *c);
 grpc_server *grpc_call_grpc(grpc_call *c);
 grpc_call_state *grpc_call_state_of(grpc_call *c);
 /* Scratch arena for decoding one message (reset by the transport after each message). */
