@@ -13,7 +13,11 @@
  *
  * Usage: loadgen [--addr HOST:PORT] [--connections N] [--batch B] [--duration SEC |
  *                --events TOTAL] [--time-spread SEC] [--types N] [--tags N] [--warmup SEC]
- *                [--pool-events N] [--seed N] [--no-time] [--progress] [--json] */
+ *                [--pool-events N] [--seed N] [--no-time] [--ids] [--progress] [--json]
+ *
+ * --ids gives every event a client id ("id":"lg<seed, 4 digits><event number, 16 digits>"),
+ * unique within the run, written in place per request like the time: the store's
+ * idempotency check (writer.c) then runs for every event, as it does for libeventd. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -36,6 +40,7 @@ typedef struct body {
   uint32_t *line_end; /* offset just past line i's '\n' */
   uint32_t *time_off; /* offset of line i's time placeholder (when with_time) */
   uint32_t *tag_off;  /* offsets of line i's two tag copies (2 per line) */
+  uint32_t *id_off;   /* offset of line i's id digits (with --ids) */
 } body;
 
 typedef enum conn_state {
@@ -73,7 +78,7 @@ typedef struct options {
   uint64_t events;     /* 0 = run for duration */
   uint64_t pool_events;
   uint64_t seed;
-  int with_time, progress, json;
+  int with_time, progress, json, ids;
 } options;
 
 typedef struct loadgen {
@@ -101,7 +106,7 @@ static void usage(void) {
           "usage: loadgen [--addr HOST:PORT] [--connections N] [--batch B]\n"
           "               [--duration SEC | --events TOTAL] [--warmup SEC]\n"
           "               [--time-spread SEC] [--types N] [--tags N] [--pool-events N]\n"
-          "               [--seed N] [--no-time] [--progress] [--json]\n");
+          "               [--seed N] [--no-time] [--ids] [--progress] [--json]\n");
   exit(2);
 }
 
@@ -127,7 +132,7 @@ static void parse_options(int argc, char **argv, options *o) {
   o->seed = 1;
   o->with_time = 1;
   enum { O_ADDR = 1, O_CONN, O_BATCH, O_DUR, O_EVENTS, O_SPREAD, O_TYPES, O_TAGS, O_WARM,
-         O_POOL, O_SEED, O_NOTIME, O_PROGRESS, O_JSON, O_HELP };
+         O_POOL, O_SEED, O_NOTIME, O_PROGRESS, O_JSON, O_IDS, O_HELP };
   static const struct option lo[] = {
       {"addr", required_argument, 0, O_ADDR},       {"connections", required_argument, 0, O_CONN},
       {"batch", required_argument, 0, O_BATCH},     {"duration", required_argument, 0, O_DUR},
@@ -136,6 +141,7 @@ static void parse_options(int argc, char **argv, options *o) {
       {"warmup", required_argument, 0, O_WARM},     {"pool-events", required_argument, 0, O_POOL},
       {"seed", required_argument, 0, O_SEED},       {"no-time", no_argument, 0, O_NOTIME},
       {"progress", no_argument, 0, O_PROGRESS},     {"json", no_argument, 0, O_JSON},
+      {"ids", no_argument, 0, O_IDS},
       {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0}};
   int c, have_duration = 0;
   while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -154,6 +160,7 @@ static void parse_options(int argc, char **argv, options *o) {
     case O_NOTIME: o->with_time = 0; break;
     case O_PROGRESS: o->progress = 1; break;
     case O_JSON: o->json = 1; break;
+    case O_IDS: o->ids = 1; break;
     default: usage();
     }
   }
@@ -189,13 +196,26 @@ static void make_pool(loadgen *g, conn *c, unsigned idx) {
     bd->line_end = malloc(o->batch * sizeof *bd->line_end);
     bd->time_off = malloc(o->batch * sizeof *bd->time_off);
     bd->tag_off = malloc(2 * (size_t)o->batch * sizeof *bd->tag_off);
-    if (!bd->text || !bd->line_end || !bd->time_off || !bd->tag_off)
+    bd->id_off = malloc(o->batch * sizeof *bd->id_off);
+    if (!bd->text || !bd->line_end || !bd->time_off || !bd->tag_off || !bd->id_off)
       bench_die("loadgen: out of memory for the body pool");
     for (unsigned i = 0; i < o->batch; i++) {
-      size_t toff = 0, tagoff[2];
+      size_t toff = 0, tagoff[2], at = bd->len;
       if (bench_gen_event(&rng, o->types, o->tags, o->with_time, bd->text, cap, &bd->len,
                           &toff, tagoff) != 0)
         bench_die("loadgen: event generation overflowed its buffer");
+      if (o->ids) { /* insert "id":"lg<20 digits>", after the event's '{' */
+        static const char ph[] = "\"id\":\"lg00000000000000000000\",";
+        size_t pl = sizeof ph - 1;
+        if (bd->len + pl >= cap) bench_die("loadgen: event generation overflowed its buffer");
+        memmove(bd->text + at + 1 + pl, bd->text + at + 1, bd->len - at - 1);
+        memcpy(bd->text + at + 1, ph, pl);
+        bd->len += pl;
+        toff += pl;
+        tagoff[0] += pl;
+        tagoff[1] += pl;
+        bd->id_off[i] = (uint32_t)(at + 1 + 8);
+      }
       bd->line_end[i] = (uint32_t)bd->len;
       bd->time_off[i] = (uint32_t)toff;
       bd->tag_off[2 * i] = (uint32_t)tagoff[0];
@@ -247,6 +267,14 @@ static void conn_close(conn *c) {
  * the pool is reused (the pool holds fewer events than --tags). */
 static void patch_request(loadgen *g, conn *c, uint64_t first) {
   body *b = c->cur;
+  if (g->o.ids) {
+    for (uint32_t i = 0; i < c->nev; i++) {
+      char d[21];
+      snprintf(d, sizeof d, "%04u%016llu", (unsigned)(g->o.seed % 10000),
+               (unsigned long long)((first + i) % 10000000000000000ull));
+      memcpy(b->text + b->id_off[i], d, 20);
+    }
+  }
   for (uint32_t i = 0; i < c->nev; i++) {
     unsigned tag = (unsigned)bench_rng_below(&g->tag_rng, g->o.tags);
     bench_patch_tag(b->text + b->tag_off[2 * i], tag);
@@ -701,6 +729,7 @@ int main(int argc, char **argv) {
       free(g.conns[i].bodies[b].line_end);
       free(g.conns[i].bodies[b].time_off);
       free(g.conns[i].bodies[b].tag_off);
+      free(g.conns[i].bodies[b].id_off);
     }
     free(g.conns[i].bodies);
     free(g.conns[i].rbuf);

@@ -426,6 +426,7 @@ static void handle_ingest(server *s, struct evhttp_request *req, const char *que
     http_reply_error(s, req, ROUTE_INGEST, 503, "out of memory");
     return;
   }
+  ingest_reserve(c.b, len); /* room for the records up front: no regrowth copies */
   int bad_body = 0;
   if (fmt == BODY_NDJSON) ingest_ndjson(&c, body, len);
   else bad_body = ingest_json(&c, body, len, msg, sizeof msg) != 0;

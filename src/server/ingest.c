@@ -109,6 +109,14 @@ static void count_received(ingest_batch *b) {
   METRIC_ADD(b->s->m.input_events[b->input][INPUT_OUTCOME_RECEIVED], 1);
 }
 
+void ingest_reserve(ingest_batch *b, size_t body_bytes) {
+  if (b->dry || !b->batch || body_bytes == 0) return;
+  /* A record is the canonical JSON (the input plus id, observed_time, tenant, key and
+   * severity_number) behind a header repeating the string fields: about twice the input. */
+  size_t want = body_bytes > SIZE_MAX / 4 ? SIZE_MAX / 2 : body_bytes * 2 + 4096;
+  (void)store_batch_reserve(b->batch, want);
+}
+
 void ingest_set_input(ingest_batch *b, ingest_input input) {
   if (input >= 0 && input < INGEST_INPUT__COUNT) b->input = input;
 }

@@ -79,6 +79,11 @@ ingest_batch *ingest_begin_check(server *s);
  * accept-and-flag). */
 size_t ingest_unregistered_count(const ingest_batch *b);
 
+/* Size hint (added for the ingest CPU work): the request carries about body_bytes of events;
+ * the batch reserves room for their records (about twice that) so that it does not grow by
+ * copying. Optional; a failure is ignored (the batch then grows as needed). */
+void ingest_reserve(ingest_batch *b, size_t body_bytes);
+
 /* Set the input the batch's events are counted under (before the first ingest_add_*). */
 void ingest_set_input(ingest_batch *b, ingest_input input);
 

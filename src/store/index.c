@@ -122,10 +122,53 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn) {
   return an < bn ? -1 : (an > bn);
 }
 
-static int cmp_memval(const void *a, const void *b, void *arg) {
+/* Sorting a dictionary: values are compared by a 64-bit key first — the 8 bytes that follow
+ * the prefix every value of the dictionary shares, big-endian, zero-padded — and by their
+ * bytes only when the keys are equal. Keys that differ order their values the same way as
+ * the bytes do (a shorter value pads with zeros, and a value is before its extensions), so
+ * the order is exactly that of cmp_bytes; most comparisons then touch only the key array,
+ * not the values scattered over the pool. */
+typedef struct dict_sortkey {
+  uint64_t key;
+  uint32_t idx;
+} dict_sortkey;
+
+static int cmp_sortkey(const void *a, const void *b, void *arg) {
+  const dict_sortkey *ka = a, *kb = b;
+  if (ka->key != kb->key) return ka->key < kb->key ? -1 : 1;
   const memdict *d = arg;
-  const memval *x = &d->vals[*(const uint32_t *)a], *y = &d->vals[*(const uint32_t *)b];
+  const memval *x = &d->vals[ka->idx], *y = &d->vals[kb->idx];
   return cmp_bytes(d->pool.data + x->str_off, x->str_len, d->pool.data + y->str_off, y->str_len);
+}
+
+/* Fill order[0..nv) with the value indexes of d in byte order. 0 or -1 (OOM). */
+static int sort_dict(const memdict *d, uint32_t *order) {
+  uint32_t nv = (uint32_t)d->nvals;
+  if (nv == 0) return 0;
+  size_t lcp = d->vals[0].str_len;
+  const char *v0 = d->pool.data + d->vals[0].str_off;
+  for (uint32_t i = 1; i < nv && lcp > 0; i++) {
+    const memval *v = &d->vals[i];
+    const char *p = d->pool.data + v->str_off;
+    size_t n = v->str_len < lcp ? v->str_len : lcp, j = 0;
+    while (j < n && p[j] == v0[j]) j++;
+    lcp = j;
+  }
+  dict_sortkey *ks = malloc((size_t)nv * sizeof *ks);
+  if (!ks) return -1;
+  for (uint32_t i = 0; i < nv; i++) {
+    const memval *v = &d->vals[i];
+    const unsigned char *p = (const unsigned char *)d->pool.data + v->str_off + lcp;
+    size_t n = v->str_len - lcp;
+    uint64_t k = 0;
+    for (size_t j = 0; j < 8; j++) k = (k << 8) | (j < n ? p[j] : 0);
+    ks[i].key = k;
+    ks[i].idx = i;
+  }
+  qsort_r(ks, nv, sizeof *ks, cmp_sortkey, (void *)d);
+  for (uint32_t i = 0; i < nv; i++) order[i] = ks[i].idx;
+  free(ks);
+  return 0;
 }
 
 /* One dictionary section. Returns 0 or -1 (OOM). */
@@ -133,8 +176,10 @@ static int write_dict(idxout *o, const memdict *d) {
   uint32_t nv = (uint32_t)d->nvals;
   uint32_t *order = malloc(((size_t)nv + 1) * sizeof *order);
   if (!order) return -1;
-  for (uint32_t i = 0; i < nv; i++) order[i] = i;
-  qsort_r(order, nv, sizeof *order, cmp_memval, (void *)d);
+  if (sort_dict(d, order) != 0) {
+    free(order);
+    return -1;
+  }
   unsigned char h[8] = {0};
   st_u32(h, nv);
   out_put(o, h, 8);

@@ -2,11 +2,12 @@
  *
  * Per record: frame offset, time, severity and seq in growable arrays. Per dictionary (the
  * seven indexed fields, labels, client ids): an open-addressing hash table (linear probing,
- * power-of-two size, at most 70% full) of distinct values, each with an ascending postings
- * list of ordinals. Values live in one pool per dictionary; a postings list holds up to two
- * ordinals inline and moves to a heap array (doubling) beyond, so indexing a record costs
- * no allocation except when an array doubles. The writer mutates it under the store's write
- * lock; readers look at it under the read lock. */
+ * power-of-two size, at most 70% full; a slot holds the value's index and a 32-bit tag of
+ * its hash, so probing past other values reads only the slots) of distinct values, each
+ * with an ascending postings list of ordinals. Values live in one pool per dictionary; a
+ * postings list holds up to two ordinals inline and moves to a heap array (doubling)
+ * beyond, so indexing a record costs no allocation except when an array doubles. The
+ * writer mutates it under the store's write lock; readers look at it under the read lock. */
 #include <stdlib.h>
 
 #include "core/debug.h"
@@ -74,14 +75,17 @@ int memidx_reserve(memidx *m, size_t n) {
 
 static inline const uint32_t *val_ids(const memval *v) { return v->cap ? v->post.heap : v->post.inl; }
 
+static inline uint32_t hash_tag(uint64_t h) { return (uint32_t)(h >> 32); }
+
 static int memdict_rehash(memdict *d, size_t nslots) {
-  uint32_t *slots = calloc(nslots, sizeof *slots);
+  memslot *slots = calloc(nslots, sizeof *slots);
   if (!slots) return -1;
   size_t mask = nslots - 1;
   for (size_t i = 0; i < d->nvals; i++) {
     size_t j = (size_t)d->vals[i].hash & mask;
-    while (slots[j]) j = (j + 1) & mask;
-    slots[j] = (uint32_t)(i + 1);
+    while (slots[j].val1) j = (j + 1) & mask;
+    slots[j].val1 = (uint32_t)(i + 1);
+    slots[j].tag = hash_tag(d->vals[i].hash);
   }
   free(d->slots);
   d->slots = slots;
@@ -117,8 +121,10 @@ static int postings_append(memval *v, uint32_t ord) {
 static memval *memdict_find(const memdict *d, uint64_t h, const char *s, size_t n) {
   if (!d->nslots) return NULL;
   size_t mask = d->nslots - 1;
-  for (size_t j = (size_t)h & mask; d->slots[j]; j = (j + 1) & mask) {
-    memval *v = &d->vals[d->slots[j] - 1];
+  uint32_t tag = hash_tag(h);
+  for (size_t j = (size_t)h & mask; d->slots[j].val1; j = (j + 1) & mask) {
+    if (d->slots[j].tag != tag) continue;
+    memval *v = &d->vals[d->slots[j].val1 - 1];
     if (v->hash == h && v->str_len == n && memcmp(d->pool.data + v->str_off, s, n) == 0) return v;
   }
   return NULL;
@@ -147,13 +153,54 @@ static int memdict_add(memdict *d, uint64_t h, const char *s, size_t n, uint32_t
   v->n = 1;
   size_t mask = d->nslots - 1;
   size_t j = (size_t)h & mask;
-  while (d->slots[j]) j = (j + 1) & mask;
-  d->slots[j] = (uint32_t)(++d->nvals);
+  while (d->slots[j].val1) j = (j + 1) & mask;
+  d->slots[j].val1 = (uint32_t)(++d->nvals);
+  d->slots[j].tag = hash_tag(h);
   return 0;
 }
 
 /* Index one committed record (see store_internal.h). */
 int memidx_add(memidx *m, const record_view *rv, uint64_t seq, uint64_t off, uint64_t end) {
+  memidx_hashes hs;
+  uint64_t ch = (rv->flags & RECORD_FLAG_CLIENT_ID) ? store_hash(m->hash_seed, rv->id.p, rv->id.n) : 0;
+  memidx_hash_record(m, rv, ch, &hs);
+  return memidx_add_hashed(m, rv, seq, off, end, &hs);
+}
+
+static inline void memdict_prefetch(const memdict *d, uint64_t h) {
+  if (d->nslots) __builtin_prefetch(&d->slots[(size_t)h & (d->nslots - 1)]);
+}
+
+/* See store_internal.h. */
+void memidx_hash_record(memidx *m, const record_view *rv, uint64_t client_id_hash,
+                        memidx_hashes *hs) {
+  for (int f = 0; f < EVF_INDEXED_COUNT; f++) {
+    hs->f[f] = 0;
+    if (!rv->f[f].n) continue;
+    hs->f[f] = store_hash(m->hash_seed, rv->f[f].p, rv->f[f].n);
+    memdict_prefetch(&m->dict[f], hs->f[f]);
+  }
+  size_t pos = 0;
+  strv k, v;
+  hs->nlabels = 0;
+  while (hs->nlabels < MEMIDX_HASHED_LABELS && record_label_next(rv, &pos, &k, &v)) {
+    buf_clear(&m->scratch);
+    if (label_value_encode(&m->scratch, k.p, k.n, v.p, v.n) != 0) break; /* add reports it */
+    uint64_t h = store_hash(m->hash_seed, m->scratch.data, m->scratch.len);
+    memdict_prefetch(&m->dict[DICT_LABELS], h);
+    hs->label[hs->nlabels++] = h;
+  }
+  hs->client = 0;
+  if (rv->flags & RECORD_FLAG_CLIENT_ID) {
+    EVD_ASSERT(client_id_hash == store_hash(m->hash_seed, rv->id.p, rv->id.n));
+    hs->client = client_id_hash;
+    memdict_prefetch(&m->dict[DICT_CLIENT_IDS], client_id_hash);
+  }
+}
+
+/* Index one committed record whose hashes are known (see store_internal.h). */
+int memidx_add_hashed(memidx *m, const record_view *rv, uint64_t seq, uint64_t off, uint64_t end,
+                      const memidx_hashes *hs) {
   if (memidx_reserve(m, 1) != 0) return -1;
   segmeta *mt = &m->meta;
   uint32_t i = mt->count;
@@ -167,20 +214,21 @@ int memidx_add(memidx *m, const record_view *rv, uint64_t seq, uint64_t off, uin
   m->seqs[i] = seq;
   for (int f = 0; f < EVF_INDEXED_COUNT; f++) {
     if (!rv->f[f].n) continue;
-    uint64_t h = store_hash(m->hash_seed, rv->f[f].p, rv->f[f].n);
-    if (memdict_add(&m->dict[f], h, rv->f[f].p, rv->f[f].n, i) != 0) return -1;
+    EVD_ASSERT(hs->f[f] == store_hash(m->hash_seed, rv->f[f].p, rv->f[f].n));
+    if (memdict_add(&m->dict[f], hs->f[f], rv->f[f].p, rv->f[f].n, i) != 0) return -1;
   }
   size_t pos = 0;
   strv k, v;
-  while (record_label_next(rv, &pos, &k, &v)) {
+  for (uint32_t l = 0; record_label_next(rv, &pos, &k, &v); l++) {
     buf_clear(&m->scratch);
     if (label_value_encode(&m->scratch, k.p, k.n, v.p, v.n) != 0) return -1;
-    uint64_t h = store_hash(m->hash_seed, m->scratch.data, m->scratch.len);
+    uint64_t h = l < hs->nlabels ? hs->label[l] : store_hash(m->hash_seed, m->scratch.data, m->scratch.len);
+    EVD_ASSERT(h == store_hash(m->hash_seed, m->scratch.data, m->scratch.len));
     if (memdict_add(&m->dict[DICT_LABELS], h, m->scratch.data, m->scratch.len, i) != 0) return -1;
   }
   if (rv->flags & RECORD_FLAG_CLIENT_ID) {
-    uint64_t h = store_hash(m->hash_seed, rv->id.p, rv->id.n);
-    if (memdict_add(&m->dict[DICT_CLIENT_IDS], h, rv->id.p, rv->id.n, i) != 0) return -1;
+    EVD_ASSERT(hs->client == store_hash(m->hash_seed, rv->id.p, rv->id.n));
+    if (memdict_add(&m->dict[DICT_CLIENT_IDS], hs->client, rv->id.p, rv->id.n, i) != 0) return -1;
   } else if (rv->id.n == ULID_LEN) {
     if (!mt->has_ulid || memcmp(rv->id.p, mt->min_ulid, ULID_LEN) < 0)
       memcpy(mt->min_ulid, rv->id.p, ULID_LEN);
@@ -240,7 +288,7 @@ size_t memidx_bytes(const memidx *m) {
   size_t b = sizeof *m + m->cap * (4 + 8 + 1 + 8) + m->capsamples * sizeof(ulid_sample);
   for (int d = 0; d < NDICT; d++) {
     const memdict *dd = &m->dict[d];
-    b += dd->nslots * 4 + dd->capvals * sizeof(memval) + dd->pool.cap;
+    b += dd->nslots * sizeof(memslot) + dd->capvals * sizeof(memval) + dd->pool.cap;
     for (size_t i = 0; i < dd->nvals; i++) b += dd->vals[i].cap * 4;
   }
   return b;

@@ -71,6 +71,10 @@ void store_batch_free(store_batch *b);
  * of memory, when the payload does not decode (record_decode) or lacks the id placeholder of
  * record_encode, when it is over 16 MiB, or when the batch would pass 1 GiB. */
 int store_batch_add(store_batch *b, const void *payload, size_t len);
+/* Make room ahead for about payload_bytes of records (a size hint: adding past it still
+ * works; a batch grown by doubling copies its records once more). Returns 0, or -1 when
+ * out of memory (the batch is unchanged and still usable). */
+int store_batch_reserve(store_batch *b, size_t payload_bytes);
 size_t store_batch_count(const store_batch *b);
 size_t store_batch_bytes(const store_batch *b);
 

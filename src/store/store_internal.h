@@ -175,8 +175,16 @@ typedef struct memval {
   } post;
 } memval;
 
+/* A slot of a memdict's hash table: the value's index + 1 (0 = empty) and the high 32 bits
+ * of its hash, compared before the value itself is looked at, so that a probe past other
+ * values reads only the slot array (one cache line per 8 slots), not their memvals. */
+typedef struct memslot {
+  uint32_t val1;
+  uint32_t tag;
+} memslot;
+
 typedef struct memdict {
-  uint32_t *slots; /* value index + 1; 0 = empty */
+  memslot *slots;
   size_t nslots;   /* power of two */
   memval *vals;
   size_t nvals, capvals;
@@ -222,6 +230,26 @@ void memidx_free(memidx *m);
 int memidx_reserve(memidx *m, size_t n);
 /* Index one record: its seq, frame offset and frame end in the segment. 0 or -1 (OOM). */
 int memidx_add(memidx *m, const record_view *rv, uint64_t seq, uint64_t off, uint64_t end);
+
+/* The dictionary hashes of one record, computed ahead of memidx_add_hashed so that the
+ * writer can have the CPU fetch the hash-table slots of record i + k while it indexes record
+ * i (the dictionaries are probed at random places: a cache miss per value otherwise). */
+#define MEMIDX_HASHED_LABELS 16
+typedef struct memidx_hashes {
+  uint64_t f[EVF_INDEXED_COUNT];
+  uint64_t label[MEMIDX_HASHED_LABELS]; /* the first nlabels labels; later ones are hashed in add */
+  uint32_t nlabels;
+  uint64_t client; /* the client id's hash (when the record has one) */
+} memidx_hashes;
+
+/* Fill *hs for record rv (client_id_hash: store_hash of its client id, as the writer already
+ * computed it for deduplication; ignored without one) and prefetch the slots those hashes
+ * probe first. Uses m->scratch. Writer thread. */
+void memidx_hash_record(memidx *m, const record_view *rv, uint64_t client_id_hash,
+                        memidx_hashes *hs);
+/* memidx_add with the hashes of memidx_hash_record (same m, same record). 0 or -1 (OOM). */
+int memidx_add_hashed(memidx *m, const record_view *rv, uint64_t seq, uint64_t off, uint64_t end,
+                      const memidx_hashes *hs);
 /* Postings of a value, or 0 when absent. */
 int memidx_lookup(const memidx *m, int d, const char *v, size_t n, postings *out);
 /* Value of slot j in dict d (for iteration); j < m->dict[d].nvals. */
@@ -332,6 +360,10 @@ int cmap_insert(cmap *m, uint64_t h, uint64_t seq); /* 0 or -1 (OOM) */
 void cmap_delete(cmap *m, uint64_t h, uint64_t seq);
 /* Seqs stored under h, up to max; returns how many were written to out. */
 size_t cmap_find(const cmap *m, uint64_t h, uint64_t *out, size_t max);
+/* Hint the CPU to fetch h's home slot (the map is large and probed at random). */
+static inline void cmap_prefetch(const cmap *m, uint64_t h) {
+  if (m->nslots) __builtin_prefetch(&m->slots[(size_t)h & (m->nslots - 1)]);
+}
 
 /* ---- the store ---------------------------------------------------------------------- */
 

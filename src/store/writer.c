@@ -73,6 +73,12 @@ int store_batch_add(store_batch *b, const void *payload, size_t len) {
   return 0;
 }
 
+/* See store.h. The hint is capped at STORE_BATCH_MAX. */
+int store_batch_reserve(store_batch *b, size_t payload_bytes) {
+  if (payload_bytes > STORE_BATCH_MAX) payload_bytes = STORE_BATCH_MAX;
+  return buf_reserve(&b->data, payload_bytes);
+}
+
 size_t store_batch_count(const store_batch *b) { return b->n; }
 size_t store_batch_bytes(const store_batch *b) { return b->payload_bytes; }
 
@@ -144,7 +150,14 @@ typedef struct pend {
   uint32_t i;
   uint32_t len;
   uint64_t off; /* frame offset in the segment */
+  uint64_t h;   /* client-id hash (when client) */
+  int client;   /* the record carries a client id */
 } pend;
+
+/* How many records ahead the writer prefetches the hash-table slots of client ids: the
+ * client map and the active segment's id dictionary are probed at random places, and a
+ * miss per record was a large share of the writer's time (docs/performance.md). */
+#define PREFETCH_AHEAD 8
 
 typedef struct local_slot {
   uint64_t h;
@@ -158,6 +171,8 @@ struct wscratch {
   size_t npend, cappend;
   local_slot *local;
   size_t nlocal; /* slots (power of two) */
+  uint64_t *hash; /* prepare_unit: client-id hash of the unit's k-th record (0: none) */
+  size_t caphash;
   recreader rr;
 };
 
@@ -342,14 +357,23 @@ static int truncate_back(seg *act) {
 static long prepare_unit(store *s, store_batch *unit, seg *act, uint64_t *dups, uint64_t *payload) {
   struct wscratch *w = s->ws;
   size_t total = 0, nclient = 0;
-  for (store_batch *b = unit; b; b = b->next) {
-    total += b->n;
-    for (size_t i = 0; i < b->n; i++)
-      if (b->data.data[b->rec_off[i] + FRAME_HDR + 1] & RECORD_FLAG_CLIENT_ID) nclient++;
-  }
+  for (store_batch *b = unit; b; b = b->next) total += b->n;
   if (grow_arr((void **)&w->pend, &w->cappend, total, sizeof *w->pend) ||
-      grow_arr((void **)&w->iov, &w->capiov, total, sizeof *w->iov))
+      grow_arr((void **)&w->iov, &w->capiov, total, sizeof *w->iov) ||
+      grow_arr((void **)&w->hash, &w->caphash, total + PREFETCH_AHEAD, sizeof *w->hash))
     return -ENOMEM;
+  /* Hash every client id once (reused by the dedup check and by publish_unit). */
+  size_t k = 0;
+  for (store_batch *b = unit; b; b = b->next)
+    for (size_t i = 0; i < b->n; i++, k++) {
+      const unsigned char *pl = (const unsigned char *)b->data.data + b->rec_off[i] + FRAME_HDR;
+      w->hash[k] = 0;
+      if (pl[1] & RECORD_FLAG_CLIENT_ID) {
+        w->hash[k] = store_hash(s->hash_seed, pl + 26, ld_u16(pl + 24));
+        nclient++;
+      }
+    }
+  memset(w->hash + total, 0, PREFETCH_AHEAD * sizeof *w->hash);
   size_t nlocal = 16;
   while (nlocal < nclient * 2) nlocal *= 2;
   if (nlocal > w->nlocal) {
@@ -362,6 +386,9 @@ static long prepare_unit(store *s, store_batch *unit, seg *act, uint64_t *dups, 
   w->npend = w->niov = 0;
   uint64_t seq0 = s->next_seq, pos = act->mem->meta.data_end;
   uint64_t now_ms = (uint64_t)(store_now_ns() / 1000000);
+  for (size_t j = 0; j < PREFETCH_AHEAD && j < total; j++)
+    if (w->hash[j]) cmap_prefetch(&s->clients, w->hash[j]);
+  k = 0;
   for (store_batch *b = unit; b; b = b->next) {
     if (!b->seqs) {
       b->seqs = calloc(b->n ? b->n : 1, sizeof *b->seqs);
@@ -370,14 +397,16 @@ static long prepare_unit(store *s, store_batch *unit, seg *act, uint64_t *dups, 
       if (!b->seqs || !b->dup || !b->id_off) return -ENOMEM;
     }
     buf_clear(&b->ids);
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < b->n; i++, k++) {
       unsigned char *frame = (unsigned char *)b->data.data + b->rec_off[i];
       unsigned char *pl = frame + FRAME_HDR;
       uint32_t len = ld_u32(frame + 8);
       const char *id = (const char *)pl + 26;
       size_t idlen = ld_u16(pl + 24);
-      if (pl[1] & RECORD_FLAG_CLIENT_ID) {
-        uint64_t h = store_hash(s->hash_seed, id, idlen);
+      int client = (pl[1] & RECORD_FLAG_CLIENT_ID) != 0;
+      uint64_t h = w->hash[k];
+      if (w->hash[k + PREFETCH_AHEAD]) cmap_prefetch(&s->clients, w->hash[k + PREFETCH_AHEAD]);
+      if (client) {
         uint64_t orig = local_find(w, h, id, idlen, seq0);
         if (!orig) orig = global_find(s, h, id, idlen);
         if (orig) {
@@ -407,12 +436,22 @@ static long prepare_unit(store *s, store_batch *unit, seg *act, uint64_t *dups, 
         w->iov[w->niov].iov_len = FRAME_HDR + len;
         w->niov++;
       }
-      w->pend[w->npend++] = (pend){b, (uint32_t)i, len, pos};
+      w->pend[w->npend++] = (pend){b, (uint32_t)i, len, pos, h, client};
       pos += FRAME_HDR + len;
       *payload += len;
     }
   }
   return (long)w->npend;
+}
+
+/* First stage of publishing a record: decode it (*ok = 0 when it does not decode), hash its
+ * dictionary values, and have the CPU fetch the hash-table slots they will probe. */
+static void stage_record(store *s, memidx *m, const pend *p, record_view *rv, memidx_hashes *hs,
+                         int *ok) {
+  *ok = store_record_decode(pend_payload(p), p->len, rv) == 0;
+  if (!*ok) return;
+  memidx_hash_record(m, rv, p->h, hs);
+  if (p->client) cmap_prefetch(&s->clients, p->h);
 }
 
 /* Make the unit's records visible: in-memory index, client map, committed seq. */
@@ -426,17 +465,28 @@ static int publish_unit(store *s, seg *act) {
   uint64_t before = m->meta.data_end;
   size_t added = 0;
   if (memidx_reserve(m, w->npend) != 0) rc = -ENOMEM;
+  /* A pipeline PREFETCH_AHEAD records deep: record j is decoded and hashed (its slots
+   * prefetched) while record j - PREFETCH_AHEAD is indexed. */
+  struct {
+    record_view rv;
+    memidx_hashes hs;
+    int ok;
+  } ring[PREFETCH_AHEAD];
+  for (size_t j = 0; j < PREFETCH_AHEAD && j < w->npend && rc == 0; j++)
+    stage_record(s, m, &w->pend[j], &ring[j].rv, &ring[j].hs, &ring[j].ok);
   for (; added < w->npend && rc == 0; added++) {
     const pend *p = &w->pend[added];
-    record_view rv;
-    if (store_record_decode(pend_payload(p), p->len, &rv) != 0 ||
-        memidx_add(m, &rv, seq0 + added, p->off, p->off + FRAME_HDR + p->len) != 0) {
+    size_t r = added % PREFETCH_AHEAD;
+    if (!ring[r].ok ||
+        memidx_add_hashed(m, &ring[r].rv, seq0 + added, p->off, p->off + FRAME_HDR + p->len,
+                          &ring[r].hs) != 0) {
       rc = -ENOMEM;
       break;
     }
-    if (rv.flags & RECORD_FLAG_CLIENT_ID &&
-        cmap_insert(&s->clients, store_hash(s->hash_seed, rv.id.p, rv.id.n), seq0 + added) != 0)
+    if (p->client && cmap_insert(&s->clients, p->h, seq0 + added) != 0)
       rc = -ENOMEM; /* the record is indexed (counted below); the map misses it */
+    if (added + PREFETCH_AHEAD < w->npend)
+      stage_record(s, m, &w->pend[added + PREFETCH_AHEAD], &ring[r].rv, &ring[r].hs, &ring[r].ok);
   }
   s->total_records += added;
   s->total_bytes += m->meta.data_end - before;
@@ -747,6 +797,7 @@ void writer_stop(store *s) {
     free(s->ws->iov);
     free(s->ws->pend);
     free(s->ws->local);
+    free(s->ws->hash);
     recreader_free(&s->ws->rr);
     free(s->ws);
     s->ws = NULL;

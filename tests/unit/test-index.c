@@ -1,6 +1,8 @@
 /* Tests of sealed segment indexes (missing / damaged / stale ones are rebuilt), the
  * client-id map, and the store's self-check. */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "store-testutil.h"
@@ -189,5 +191,79 @@ TEST_IMPL(index_memidx_lookup_and_postings) {
   buf_free(&lv);
   buf_free(&pl);
   memidx_free(m);
+  return 0;
+}
+
+/* cmp_bytes order, for the check below. */
+static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn) {
+  int c = memcmp(a, b, an < bn ? an : bn);
+  return c ? c : (an < bn ? -1 : an > bn);
+}
+
+TEST_IMPL(index_dictionaries_are_sorted_bytewise_with_shared_prefixes) {
+  /* Client ids that share a long prefix, that are prefixes of each other, that differ only
+   * past their first 8 bytes after the shared prefix, and label values holding zero bytes:
+   * the sealed dictionary must be in byte order and every value must be found. */
+  char *dir = test_tmpdir();
+  int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+  ASSERT(dirfd >= 0);
+  memidx *m = memidx_new(7, SEG_HDR_SIZE, 0);
+  ASSERT(m != NULL);
+  static const char *extra[] = {"lg0001", "lg00010", "lg0001000000000000000", "lg0001000000000000000\x01",
+                                "lg000100000000000000a", "lg000100000000000000", "lg0002", "lg0001zzzzzzzzzzzzzzzzzz0",
+                                "lg0001zzzzzzzzzzzzzzzzzz"};
+  size_t nextra = sizeof extra / sizeof extra[0];
+  buf pl = BUF_INIT;
+  char id[64];
+  int n = 0;
+  for (int i = 0; i < 600; i++, n++) {
+    if ((size_t)i < nextra)
+      snprintf(id, sizeof id, "%s", extra[i]);
+    else
+      snprintf(id, sizeof id, "lg0001%016d", (i * 7919) % 100003);
+    char lv[8] = {'v', (char)('a' + i % 3)};
+    tev e = {.id = id, .time_ns = 1000 + i, .type = "t", .lk = {i % 2 ? "k" : "kk"}, .lv = {lv}};
+    buf_clear(&pl);
+    tev_encode(&e, &pl);
+    record_view rv;
+    ASSERT_EQ_INT(record_decode(pl.data, pl.len, &rv), 0);
+    uint64_t off = m->meta.data_end;
+    ASSERT_EQ_INT(memidx_add(m, &rv, 1 + (uint64_t)i, off, off + 20 + pl.len), 0);
+  }
+  uint64_t bytes = 0;
+  ASSERT_EQ_INT(index_write(dirfd, 1, m, &bytes), 0);
+  idxfile x;
+  char why[128];
+  ASSERT_EQ_INT(index_open(dirfd, 1, m->meta.data_end, &x, why, sizeof why), 0);
+  for (int d = DICT_LABELS; d <= DICT_CLIENT_IDS; d++) {
+    uint32_t cnt = index_dict_count(&x, d);
+    ASSERT_EQ_U64(cnt, m->dict[d].nvals);
+    const char *pv = NULL;
+    size_t pn = 0;
+    for (uint32_t j = 0; j < cnt; j++) {
+      const char *v;
+      size_t vn;
+      postings p, q;
+      ASSERT(index_dict_value(&x, d, j, &v, &vn, &p));
+      if (j) ASSERT(bytes_cmp(pv, pn, v, vn) < 0);
+      ASSERT(index_lookup(&x, d, v, vn, &q));
+      ASSERT_EQ_INT(q.n, p.n);
+      pv = v;
+      pn = vn;
+    }
+  }
+  for (size_t i = 0; i < nextra; i++) {
+    postings q;
+    ASSERT(index_lookup(&x, DICT_CLIENT_IDS, extra[i], strlen(extra[i]), &q));
+    ASSERT_EQ_INT(q.n, 1);
+    ASSERT_EQ_INT(q.ids[0], (uint32_t)i);
+  }
+  ASSERT(n == 600);
+  index_close(&x);
+  memidx_free(m);
+  buf_free(&pl);
+  close(dirfd);
+  test_rmdir_r(dir);
+  free(dir);
   return 0;
 }

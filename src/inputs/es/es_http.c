@@ -374,6 +374,7 @@ static void handle_ingest(es_state *st, server *s, struct evhttp_request *req, i
   r->start_ns = time_now_ns();
   ingest_set_input(r->b, INGEST_INPUT_ES);
   ingest_set_partial(r->b);
+  ingest_reserve(r->b, body.len); /* room for the records up front: no regrowth copies */
   const evd_limits *lim = &s->cfg.limits;
   int bad = 0;
   if (kind == ES_REQ_BULK) {
