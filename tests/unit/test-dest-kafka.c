@@ -239,8 +239,14 @@ TEST_IMPL(dest_kafka_broker_down_is_retry_then_delivers_when_back) {
   snprintf(spec, sizeof spec, "{\"type\":\"kafka\",\"brokers\":\"%s\",\"timeout_ms\":1000}", mk.bootstraps);
   void *st = open_dest(&a, spec, &fe);
   output_result res;
-  output_dest_kafka.deliver(st, m.msgs, 1, &res); /* connected and working */
-  ASSERT_EQ_INT(res.status, OUTPUT_OK);
+  /* connected and working; on a loaded machine the first connection and metadata fetch can
+   * take longer than timeout_ms, so it gets the dispatcher's retries too */
+  int first_ok = 0;
+  for (int i = 0; i < 10 && !first_ok; i++) {
+    output_dest_kafka.deliver(st, m.msgs, 1, &res);
+    first_ok = res.status == OUTPUT_OK;
+  }
+  if (!first_ok) TEST_FAIL_("the first delivery never succeeded: %s", res.error);
   ASSERT(rd_kafka_mock_broker_set_down(mk.mc, 1) == 0);
   output_dest_kafka.deliver(st, &m.msgs[1], 1, &res);
   ASSERT_EQ_INT(res.status, OUTPUT_RETRY);
