@@ -17,6 +17,7 @@ static netguard_class classify4(uint32_t a) {
   if ((a >> 24) == 0) return NETGUARD_UNSPECIFIED;
   if ((a >> 24) == 10 || (a & 0xfff00000u) == 0xac100000u || (a & 0xffff0000u) == 0xc0a80000u)
     return NETGUARD_PRIVATE;
+  if ((a & 0xffc00000u) == 0x64400000u) return NETGUARD_PRIVATE; /* 100.64/10, carrier NAT */
   if ((a & 0xffff0000u) == 0xa9fe0000u) return NETGUARD_LINK_LOCAL;
   return NETGUARD_PUBLIC;
 }
@@ -38,6 +39,11 @@ netguard_class netguard_classify(const struct sockaddr *sa) {
   const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
   uint32_t v4;
   if (mapped4(b, &v4)) return classify4(v4);
+  /* 64:ff9b::/96, the NAT64 well-known prefix: a NAT64 gateway connects to the IPv4 address
+   * in the last 32 bits, so it is judged by that address. */
+  static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (memcmp(b, nat64, 12) == 0)
+    return classify4((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
   static const unsigned char zero[16] = {0};
   if (memcmp(b, zero, 15) == 0) return b[15] == 0 ? NETGUARD_UNSPECIFIED
                                   : b[15] == 1 ? NETGUARD_LOOPBACK

@@ -5,10 +5,11 @@
  * the local network from webhooks" model) it may not connect to
  *   loopback      127.0.0.0/8, ::1 (and 0.0.0.0/8, which Linux routes to the host itself,
  *                 counts as "unspecified")
- *   private       10/8, 172.16/12, 192.168/16, fc00::/7
+ *   private       10/8, 172.16/12, 192.168/16, 100.64/10 (carrier NAT), fc00::/7
  *   link-local    169.254/16, fe80::/10
  *   unspecified   0.0.0.0/8, ::
- * (IPv4-mapped IPv6 addresses ::ffff:a.b.c.d are classified by their IPv4 address), and
+ * (IPv4-mapped IPv6 addresses ::ffff:a.b.c.d and NAT64 addresses 64:ff9b::a.b.c.d are
+ * classified by their IPv4 address), and
  * never, whatever the setting, to one of the daemon's own listeners (an output feeding
  * eventd's own inputs is a loop). Root-owned outputs are not restricted.
  *

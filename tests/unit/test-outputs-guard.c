@@ -45,6 +45,10 @@ TEST_IMPL(outputs_guard_classifies_every_local_range) {
       {"febf::1", NETGUARD_LINK_LOCAL},        {"::ffff:169.254.0.1", NETGUARD_LINK_LOCAL},
       {"0.0.0.0", NETGUARD_UNSPECIFIED},       {"0.1.2.3", NETGUARD_UNSPECIFIED},
       {"::", NETGUARD_UNSPECIFIED},
+      {"100.64.0.1", NETGUARD_PRIVATE},        {"100.127.255.255", NETGUARD_PRIVATE},
+      {"64:ff9b::127.0.0.1", NETGUARD_LOOPBACK}, {"64:ff9b::10.0.0.1", NETGUARD_PRIVATE},
+      {"64:ff9b::8.8.8.8", NETGUARD_PUBLIC},   {"100.63.255.255", NETGUARD_PUBLIC},
+      {"100.128.0.0", NETGUARD_PUBLIC},
       /* just outside each range */
       {"172.15.255.255", NETGUARD_PUBLIC},     {"172.32.0.0", NETGUARD_PUBLIC},
       {"192.167.255.255", NETGUARD_PUBLIC},    {"192.169.0.0", NETGUARD_PUBLIC},
