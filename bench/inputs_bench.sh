@@ -68,9 +68,9 @@ print(json.dumps(d))' "$line" "$cpu0" "$cpu1")
 done
 kill -TERM $PID; wait $PID || { echo "eventd did not exit cleanly"; exit 1; }
 
-$PY - "$OUT" "$CONNS" "$BATCH" "$DUR" <<'EOF'
+$PY - "$OUT" "$CONNS" "$BATCH" "$DUR" "${EVD_BENCH_ARGS:-}" <<'EOF'
 import json, statistics, sys, os, platform
-out, conns, batch, dur = sys.argv[1:]
+out, conns, batch, dur, extra = sys.argv[1:]
 rows = [json.loads(l) for l in open(out + ".jsonl") if l.strip()]
 modes = []
 for r in rows:
@@ -87,6 +87,7 @@ with open(out + ".md", "w") as f:
     f.write("%s connections, batches of %s events, %s s per run, medians of the runs; sync batch; "
             "python sender on the same 2-core machine (a floor, not a ceiling); runs interleaved "
             "(run 1 of every input, then run 2...).\n\n" % (conns, batch, dur))
+    f.write("Extra daemon arguments (EVD_BENCH_ARGS): %s\n\n" % (("`%s`" % extra) if extra else "none"))
     f.write("| input | events/s | MiB/s | ack p50 ms | ack p99 ms | vs POST /v1/events | daemon CPU us/event | runs | all stored |\n|---|---|---|---|---|---|---|---|---|\n")
     for m in modes:
         x = med[m]
@@ -95,7 +96,7 @@ with open(out + ".md", "w") as f:
         f.write("| %s | %d | %.1f | %s | %s | %s | %.2f | %d | %s |\n" % (m, x["events_per_s"], x["mib_per_s"], ack[0], ack[1], rel, x["daemon_cpu_us_per_event"], x["runs"], x["stored_all"]))
     if os.path.exists(out + ".skipped"):
         f.write("\n" + open(out + ".skipped").read())
-json.dump({"medians": med, "runs": rows}, open(out + ".json", "w"), indent=1)
+json.dump({"medians": med, "runs": rows, "daemon_args": extra}, open(out + ".json", "w"), indent=1)
 print(open(out + ".md").read())
 EOF
 rm -f "$OUT.jsonl" "$OUT.skipped"
